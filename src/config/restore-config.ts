@@ -1,0 +1,97 @@
+/**
+ * The settings the restore needs, resolved from defaults, the broker's YAML file and environment
+ * variables exactly as the broker on the same node resolves them.
+ */
+export interface RestoreConfig {
+  nodeId: number;
+  clusterSize: number;
+  partitionCount: number;
+  replicationFactor: number;
+  /** Absolute path (a relative setting is resolved against the working directory). */
+  dataDirectory: string;
+  partitioning: PartitioningConfig;
+  backupStore: StoreConfig;
+  restore: {
+    validateConfig: boolean;
+    ignoreFilesInTarget: string[];
+  };
+}
+
+export type PartitioningConfig =
+  | { scheme: 'ROUND_ROBIN' }
+  | { scheme: 'FIXED'; fixed: FixedPartition[] };
+
+export interface FixedPartition {
+  partitionId: number;
+  nodes: { nodeId: number; priority?: number }[];
+}
+
+export type StoreConfig =
+  | { type: 'NONE' }
+  | FilesystemStoreConfig
+  | S3StoreConfig
+  | GcsStoreConfig
+  | AzureStoreConfig;
+
+export interface FilesystemStoreConfig {
+  type: 'FILESYSTEM';
+  /** Absolute path. */
+  basePath: string;
+}
+
+export interface S3StoreConfig {
+  type: 'S3';
+  bucketName: string;
+  basePath?: string;
+  region?: string;
+  endpoint?: string;
+  accessKey?: string;
+  secretKey?: string;
+  forcePathStyleAccess: boolean;
+  apiCallTimeoutMs: number;
+  /** undefined when compression is off (`none`). Only matters for writers; reads follow the manifest. */
+  compression?: string;
+  maxConcurrentConnections: number;
+  connectionAcquisitionTimeoutMs: number;
+  supportLegacyMd5: boolean;
+  ssecKey?: string;
+}
+
+export interface GcsStoreConfig {
+  type: 'GCS';
+  bucketName: string;
+  basePath?: string;
+  host?: string;
+  auth: 'auto' | 'none';
+}
+
+export interface AzureStoreConfig {
+  type: 'AZURE';
+  endpoint?: string;
+  accountName?: string;
+  accountKey?: string;
+  connectionString?: string;
+  /** The container name. */
+  basePath?: string;
+  createContainer: boolean;
+  sasToken?: { type: 'delegation' | 'service' | 'account'; value: string };
+}
+
+/** Where the winning value of one setting came from, for `--print-config`. */
+export interface SettingOrigin {
+  /** The setting, e.g. `cluster.nodeId` or `backup.s3.bucketName`. */
+  setting: string;
+  /** The key as written by the user, e.g. `ZEEBE_BROKER_CLUSTER_NODEID` or `camunda.cluster.node-id`. */
+  key: string;
+  /** `default`, `environment`, or the YAML file's path. */
+  source: string;
+  /** Display value, with secrets already masked. */
+  value: string;
+}
+
+export interface LoadedConfig {
+  config: RestoreConfig;
+  origins: SettingOrigin[];
+  /** Things the user should know, e.g. a unified key overriding a legacy one. */
+  warnings: string[];
+}
