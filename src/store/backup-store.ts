@@ -1,13 +1,21 @@
 import type { Readable } from 'node:stream';
 import type { BackupManifest } from '../manifest/manifest.js';
 
-/** Where one manifest lives in a store; `nodeId` comes from the key, the rest is exact. */
+/** Where one manifest lives in a store. */
 export interface ManifestRef {
   partitionId: number;
   checkpointId: bigint;
   nodeId: number;
-  /** Store-specific key or path, for messages. */
+  /** The node component of the key as written (`2`, or in future `<zone>_2`). */
+  nodeSegment: string;
+  /** Store-specific key or path of the manifest, for messages and for finding its files. */
   location: string;
+}
+
+/** One node's copy of one partition's backup: where its manifest is and what it says. */
+export interface BackupCopy {
+  ref: ManifestRef;
+  manifest: BackupManifest;
 }
 
 export type BackupFileKind = 'snapshot' | 'segments';
@@ -19,13 +27,15 @@ export type BackupFileKind = 'snapshot' | 'segments';
 export interface BackupStore {
   /** Human-readable description for logs, e.g. `filesystem store /mnt/backups`. Never secrets. */
   readonly description: string;
+  /** How many file transfers this store serves well at once. */
+  readonly maxConcurrentTransfers: number;
   /** All manifests for exactly this partition and backup id, from any node. */
   listManifests(partitionId: number, checkpointId: bigint): Promise<ManifestRef[]>;
-  /** Reads and parses one manifest. */
+  /** Reads and parses one manifest; its id must match the ref. */
   readManifest(ref: ManifestRef): Promise<BackupManifest>;
-  /** Opens a stream of one file's stored bytes (still compressed if the manifest says so). */
-  openFile(manifest: BackupManifest, kind: BackupFileKind, fileName: string): Promise<Readable>;
+  /** A stream of one file's stored bytes (still compressed if the manifest says so). */
+  openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable>;
   /** Stored size in bytes, where the store knows it cheaply. */
-  fileSize(manifest: BackupManifest, kind: BackupFileKind, fileName: string): Promise<number | undefined>;
+  fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined>;
   close(): Promise<void>;
 }

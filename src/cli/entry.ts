@@ -1,0 +1,14 @@
+import { hideBin } from 'yargs/helpers';
+
+// Checked before anything else loads: older Node lacks the streaming zstd this agent relies on.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 15)) {
+  process.stderr.write(
+    `The Zeebe restore agent needs Node.js 22.15 or newer; this is Node.js ${process.versions.node}. ` +
+      `Run it through bin/restore after 'npm install' (which provides Node.js 22), or use the container image.\n`,
+  );
+  process.exit(2);
+}
+const { main } = await import('./main.js');
+// Exit explicitly: idle keep-alive sockets of cloud SDKs must not hold a finished restore open.
+process.exit(await main(hideBin(process.argv)));

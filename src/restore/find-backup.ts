@@ -1,0 +1,72 @@
+import { BackupInvalidError, BackupNotFoundError, RestoreError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { BackupCopy, BackupStore, ManifestRef } from '../store/backup-store.js';
+
+type Reading = BackupCopy | { ref: ManifestRef; problem: BackupInvalidError };
+
+/**
+ * backup-store-format.md §4: any completed copy of (partition, backup id) from any node will do.
+ * Copies that are failed, in progress, deleted or unreadable are reported when no completed one
+ * exists, so the operator learns what the store does hold.
+ */
+export async function findCompletedCopy(
+  store: BackupStore,
+  partitionId: number,
+  backupId: bigint,
+  log: Logger,
+): Promise<BackupCopy> {
+  const refs = await store.listManifests(partitionId, backupId);
+  const readings = await Promise.all(
+    refs.map(async (ref): Promise<Reading> => {
+      try {
+        return { ref, manifest: await store.readManifest(ref) };
+      } catch (error) {
+        if (error instanceof BackupInvalidError) return { ref, problem: error };
+        throw error;
+      }
+    }),
+  );
+  const completed = readings
+    .flatMap((reading) => ('manifest' in reading && reading.manifest.status === 'COMPLETED' ? [reading as BackupCopy] : []))
+    .sort((a, b) => a.ref.nodeId - b.ref.nodeId);
+  const chosen = completed[0];
+  if (chosen) {
+    for (const reading of readings) {
+      if ('problem' in reading) log.warn(`Partition ${partitionId}: ignoring node ${reading.ref.nodeId}'s copy: ${reading.problem.message}`);
+    }
+    return chosen;
+  }
+  const found = readings.map((reading) =>
+    'problem' in reading
+      ? `an unreadable manifest from node ${reading.ref.nodeId} (${reading.problem.message})`
+      : `${reading.manifest.status} from node ${reading.ref.nodeId}` +
+        (reading.manifest.failureReason ? `: ${reading.manifest.failureReason}` : ''),
+  );
+  const detail =
+    found.length === 0
+      ? `no copy of partition ${partitionId} exists in the ${store.description}`
+      : `partition ${partitionId} has only ${found.join('; ')}`;
+  const ErrorClass = readings.some((reading) => 'problem' in reading) ? BackupInvalidError : BackupNotFoundError;
+  throw new ErrorClass(`Could not find a completed backup with id ${backupId}: ${detail}.`);
+}
+
+/** Looks up every partition before anything is written, and reports all that are missing at once. */
+export async function findCompletedCopies(
+  store: BackupStore,
+  partitionIds: number[],
+  backupId: bigint,
+  log: Logger,
+): Promise<BackupCopy[]> {
+  const results = await Promise.allSettled(partitionIds.map((p) => findCompletedCopy(store, p, backupId, log)));
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (failures.length === 0) return results.map((result) => (result as PromiseFulfilledResult<BackupCopy>).value);
+  const unexpected = failures.find((failure) => !(failure instanceof RestoreError));
+  if (unexpected) throw unexpected;
+  const errors = failures as RestoreError[];
+  // The most actionable class wins: an unreachable store explains missing backups.
+  const order = ['storeUnavailable', 'backupInvalid', 'backupNotFound'];
+  errors.sort((a, b) => order.indexOf(a.failureClass) - order.indexOf(b.failureClass));
+  const first = errors[0]!;
+  if (errors.length === 1) throw first;
+  throw new RestoreError(first.failureClass, errors.map((error) => error.message).join('\n'));
+}

@@ -1,0 +1,20 @@
+import type { StoreConfig } from '../config/restore-config.js';
+import { UsageError } from '../errors.js';
+import type { BackupStore } from './backup-store.js';
+
+/** Store modules are loaded on demand, so `--help` and filesystem restores never load cloud SDKs. */
+export async function openStore(config: StoreConfig): Promise<BackupStore> {
+  switch (config.type) {
+    case 'FILESYSTEM': {
+      const { FilesystemStore } = await import('./filesystem-store.js');
+      return new FilesystemStore(config.basePath);
+    }
+    case 'NONE':
+      throw new UsageError(
+        'No backup store is configured. Set zeebe.broker.data.backup.store (or camunda.data.backup.store) ' +
+          'to S3, GCS, AZURE or FILESYSTEM, with the same settings the brokers used to take the backup.',
+      );
+    default:
+      throw new UsageError(`The ${config.type} backup store is not supported by this version of the restore agent yet.`);
+  }
+}
