@@ -1,0 +1,130 @@
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { BackupInvalidError, asLocalStorageError } from '../errors.js';
+import { listJournalSegments, readJournalFrames, type JournalFrame, type JournalSegment } from './journal-reader.js';
+import {
+  DESCRIPTOR_LENGTH,
+  END_OF_DATA,
+  corruptFrameError,
+  encodeSegmentDescriptor,
+  journalNameOfPartition,
+} from './segment-format.js';
+
+export interface TruncationResult {
+  /** Raft index of the checkpoint entry, now the last entry of the journal. */
+  checkpointIndex: bigint;
+  /** File names, in segment order. */
+  keptSegments: string[];
+  deletedSegments: string[];
+  /** The segment that holds the checkpoint entry and was cut after it. */
+  modifiedSegment: string;
+}
+
+/**
+ * Cuts a partition's restored journal right after the entry at the backup's checkpoint
+ * position, byte for byte as Zeebe's own restore does (spec §1.3), so that the broker resumes
+ * from the checkpoint instead of replaying records the backup does not cover.
+ */
+export async function truncateJournalAtCheckpoint(
+  partitionDirectory: string,
+  partitionId: number,
+  checkpointPosition: bigint,
+): Promise<TruncationResult> {
+  const segments = await listJournalSegments(partitionDirectory, partitionId);
+  const journal = `the journal ${journalNameOfPartition(partitionId)} in ${partitionDirectory}`;
+  const checkpoint = await findCheckpointFrame(segments, checkpointPosition, journal);
+  await endSegmentAfter(checkpoint);
+
+  const later = segments.filter((segment) => segment.id > checkpoint.segment.id);
+  for (const segment of later) {
+    try {
+      await rm(segment.path);
+    } catch (error) {
+      throw asLocalStorageError(error, 'delete', segment.path);
+    }
+  }
+  await syncDirectory(partitionDirectory);
+
+  return {
+    checkpointIndex: checkpoint.index,
+    keptSegments: segments.filter((segment) => segment.id <= checkpoint.segment.id).map((s) => s.fileName),
+    deletedSegments: later.map((segment) => segment.fileName),
+    modifiedSegment: checkpoint.segment.fileName,
+  };
+}
+
+async function findCheckpointFrame(
+  segments: readonly JournalSegment[],
+  position: bigint,
+  journal: string,
+): Promise<JournalFrame> {
+  const notFound = (detail: string) =>
+    new BackupInvalidError(
+      `Failed to restore from backup. Cannot find a record at checkpoint position ${position} in the log. ${detail}`,
+    );
+  let first: bigint | undefined;
+  let previous: bigint | undefined;
+  for await (const frame of readJournalFrames(segments)) {
+    // Raft-internal entries carry no Zeebe position.
+    if (frame.asqn < 0n) continue;
+    if (previous !== undefined && frame.asqn <= previous) {
+      const at = { fileName: frame.segment.path, offset: frame.offset, expectedIndex: frame.index };
+      throw corruptFrameError(at, `position ${frame.asqn} follows position ${previous}, but positions must increase`);
+    }
+    if (frame.asqn === position) return frame;
+    // Positions only increase, so nothing further on can match.
+    if (frame.asqn > position) {
+      throw notFound(
+        previous === undefined
+          ? `The first position in ${journal} is ${frame.asqn}.`
+          : `Positions in ${journal} start at ${first} and go from ${previous} straight to ${frame.asqn}.`,
+      );
+    }
+    first ??= frame.asqn;
+    previous = frame.asqn;
+  }
+  throw notFound(
+    previous === undefined
+      ? `No record in ${journal} has a position.`
+      : `Positions in ${journal} run from ${first} to ${previous}.`,
+  );
+}
+
+/**
+ * Marks the end of data right after the checkpoint entry and clears the descriptor's record of
+ * the last entry, which would otherwise point past the new end.
+ */
+async function endSegmentAfter(checkpoint: JournalFrame): Promise<void> {
+  const { path, descriptor } = checkpoint.segment;
+  const endMarkerOffsets = new Set([checkpoint.offset + checkpoint.frameLength]);
+  if (descriptor.lastPosition !== 0 && descriptor.lastPosition > checkpoint.offset) {
+    endMarkerOffsets.add(descriptor.lastPosition);
+  }
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r+');
+    const { size } = await handle.stat();
+    for (const offset of endMarkerOffsets) {
+      if (offset < size) await handle.write(Buffer.of(END_OF_DATA), 0, 1, offset);
+    }
+    const descriptorBytes = encodeSegmentDescriptor({ ...descriptor, lastIndex: 0n, lastPosition: 0 });
+    await handle.write(descriptorBytes, 0, DESCRIPTOR_LENGTH, 0);
+    await handle.sync();
+  } catch (error) {
+    throw asLocalStorageError(error, 'truncate journal segment', path);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Makes the deletions durable, so a crash cannot bring back segments after the checkpoint. */
+async function syncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    throw asLocalStorageError(error, 'sync directory', directory);
+  } finally {
+    await handle?.close();
+  }
+}

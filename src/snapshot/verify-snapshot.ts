@@ -1,0 +1,111 @@
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32c } from '@node-rs/crc32';
+import { BackupInvalidError, asLocalStorageError } from '../errors.js';
+import { readChecksumFile } from './checksum-file.js';
+
+const READ_CHUNK_SIZE = 1024 * 1024;
+/** Zeebe adds the metadata file last when it computes the legacy combined checksum. */
+const METADATA_FILE_NAME = 'zeebe.metadata';
+
+/**
+ * CRC32C of a file's content, read in chunks. `initial` continues a running checksum, so
+ * `crc32cOfFile(b, crc32cOfFile(a))` is the checksum of a followed by b.
+ */
+export async function crc32cOfFile(path: string, initial = 0): Promise<number> {
+  let checksum = initial;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_SIZE })) {
+      checksum = crc32c(chunk, checksum);
+    }
+  } catch (error) {
+    throw asLocalStorageError(error, 'read', path);
+  }
+  return checksum;
+}
+
+/**
+ * Checks the restored snapshot files against the checksum file that came with them, as the
+ * broker does before it trusts a snapshot; every file must be listed and match, and every
+ * listed file must be present.
+ */
+export async function verifySnapshot(snapshotDirectory: string, checksumFile: string, snapshotId: string): Promise<void> {
+  const expected = await readChecksumFile(checksumFile);
+  const fileNames = await listSnapshotFiles(snapshotDirectory);
+  const where = `(snapshot directory ${snapshotDirectory}, checksum file ${checksumFile})`;
+
+  if (expected.form === 'legacyCombined') {
+    const actual = await combinedChecksum(snapshotDirectory, fileNames);
+    if (actual !== expected.combinedValue) {
+      throw new BackupInvalidError(
+        `Expected snapshot ${snapshotId} to have checksums {combinedValue=${hex(expected.combinedValue)}}, ` +
+          `but the actual checksums are {combinedValue=${hex(actual)}}. The legacy checksum file holds only this ` +
+          `combined value over all ${fileNames.length} files, so the file that differs cannot be named ${where}.`,
+      );
+    }
+    return;
+  }
+
+  const actual = new Map<string, bigint>();
+  for (const name of fileNames) actual.set(name, BigInt(await crc32cOfFile(join(snapshotDirectory, name))));
+  const differences = describeDifferences(expected.checksums, actual);
+  if (differences.length > 0) {
+    throw new BackupInvalidError(
+      `Expected snapshot ${snapshotId} to have checksums ${formatChecksums(expected.checksums)}, ` +
+        `but the actual checksums are ${formatChecksums(actual)}. ${differences.join('; ')} ${where}.`,
+    );
+  }
+}
+
+/** Regular files only, in byte order of their names, as Zeebe lists a snapshot. */
+async function listSnapshotFiles(snapshotDirectory: string): Promise<string[]> {
+  try {
+    const entries = await readdir(snapshotDirectory, { withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  } catch (error) {
+    throw asLocalStorageError(error, 'list', snapshotDirectory);
+  }
+}
+
+/** The legacy value: CRC32C over each file's UTF-8 name then its content, metadata file last. */
+async function combinedChecksum(snapshotDirectory: string, sortedFileNames: readonly string[]): Promise<bigint> {
+  const ordered = [
+    ...sortedFileNames.filter((name) => name !== METADATA_FILE_NAME),
+    ...sortedFileNames.filter((name) => name === METADATA_FILE_NAME),
+  ];
+  let checksum = 0;
+  for (const name of ordered) {
+    checksum = crc32c(Buffer.from(name, 'utf8'), checksum);
+    checksum = await crc32cOfFile(join(snapshotDirectory, name), checksum);
+  }
+  return BigInt(checksum);
+}
+
+function describeDifferences(expected: ReadonlyMap<string, bigint>, actual: ReadonlyMap<string, bigint>): string[] {
+  const differences: string[] = [];
+  for (const [name, expectedValue] of expected) {
+    const actualValue = actual.get(name);
+    if (actualValue === undefined) {
+      differences.push(`${name} is listed in the checksum file but missing from the snapshot`);
+    } else if (actualValue !== expectedValue) {
+      differences.push(`${name} has checksum ${hex(actualValue)} but ${hex(expectedValue)} was expected`);
+    }
+  }
+  for (const name of actual.keys()) {
+    if (!expected.has(name)) differences.push(`${name} is in the snapshot but not listed in the checksum file`);
+  }
+  return differences;
+}
+
+/** Java's Map.toString layout, as in Zeebe's own message. */
+function formatChecksums(checksums: ReadonlyMap<string, bigint>): string {
+  return `{${[...checksums].map(([name, value]) => `${name}=${hex(value)}`).join(', ')}}`;
+}
+
+function hex(value: bigint): string {
+  return value.toString(16);
+}
