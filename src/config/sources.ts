@@ -1,0 +1,172 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { UsageError } from '../errors.js';
+import { canonicalSegments, environmentSegments, relaxedForm } from './keys.js';
+
+/** A scalar, or a list of scalars (YAML sequence or, after parsing, a comma-separated string). */
+export type RawValue = string | string[];
+
+/** One key/value pair exactly as the user wrote it, for provenance and error messages. */
+export interface RawEntry {
+  /** The dotted YAML path (`zeebe.broker.cluster.nodeId`) or the environment variable name. */
+  key: string;
+  /** The YAML file's path, or `environment`. */
+  source: string;
+  value: RawValue;
+}
+
+export interface ConfigSource {
+  readonly name: string;
+  /**
+   * Every spelling in this source that binds the key. More than one means the user wrote the same
+   * key twice (`nodeId` and `node-id`, or two environment variable variants).
+   */
+  lookup(key: string): RawEntry[];
+  /** Whether any key lies below `key`, e.g. an element of the indexed list `key`. */
+  hasKeysUnder(key: string): boolean;
+}
+
+export const environmentSourceName = 'environment';
+
+/**
+ * One source: entries indexed by a matching form. YAML keys keep their `.` boundaries; environment
+ * names have lost them, so they are matched in {@link relaxedForm}.
+ */
+function createSource(
+  name: string,
+  entries: { segments: string[]; entry: RawEntry }[],
+  form: (segments: readonly string[]) => string,
+): ConfigSource {
+  const byForm = new Map<string, RawEntry[]>();
+  for (const { segments, entry } of entries) {
+    const key = form(segments);
+    byForm.set(key, [...(byForm.get(key) ?? []), entry]);
+  }
+  return {
+    name,
+    lookup: (key) => byForm.get(form(canonicalSegments(key))) ?? [],
+    hasKeysUnder: (key) => {
+      const prefix = `${form(canonicalSegments(key))}.`;
+      return [...byForm.keys()].some((candidate) => candidate.startsWith(prefix));
+    },
+  };
+}
+
+const yamlForm = (segments: readonly string[]): string => segments.join('.');
+
+export function environmentSource(env: NodeJS.ProcessEnv): ConfigSource {
+  const entries = Object.entries(env).flatMap(([name, value]) =>
+    // Helm templates often render unset values as empty variables; treat them as not set.
+    value === undefined || value.trim() === ''
+      ? []
+      : [{ segments: environmentSegments(name), entry: { key: name, source: environmentSourceName, value } }],
+  );
+  return createSource(environmentSourceName, entries, relaxedForm);
+}
+
+type Flattened = { segments: string[]; entry: RawEntry }[];
+
+const isScalar = (value: unknown): value is string | number | boolean =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+/**
+ * Lists of scalars stay list values (Spring binds them to `List<String>`); lists of objects become
+ * indexed keys, the same shape as `…_FIXED_0_NODES_1_NODEID` in the environment.
+ */
+function flatten(value: unknown, segments: string[], key: string, source: string, out: Flattened): void {
+  if (value === null || value === undefined) return;
+  if (isScalar(value)) {
+    const text = String(value);
+    if (text.trim() !== '') out.push({ segments, entry: { key, source, value: text } });
+  } else if (Array.isArray(value)) {
+    if (value.every(isScalar)) {
+      out.push({ segments, entry: { key, source, value: value.map(String) } });
+    } else {
+      value.forEach((element, index) => flatten(element, [...segments, String(index)], `${key}[${index}]`, source, out));
+    }
+  } else if (typeof value === 'object') {
+    for (const [childKey, child] of Object.entries(value)) {
+      const childPath = key === '' ? childKey : `${key}.${childKey}`;
+      flatten(child, [...segments, ...canonicalSegments(childKey)], childPath, source, out);
+    }
+  }
+}
+
+/** Each YAML document is its own source; later documents override earlier ones, as in Spring. */
+function yamlSources(file: string): ConfigSource[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read configuration file ${file}: ${error instanceof Error ? error.message : String(error)}.`);
+  }
+  const documents = parseAllDocuments(text);
+  return documents.map((document, index) => {
+    const [error] = document.errors;
+    if (error) throw new UsageError(`Configuration file ${file} is not valid YAML: ${error.message}`);
+    const content: unknown = document.toJS();
+    if (content !== null && content !== undefined && (typeof content !== 'object' || Array.isArray(content))) {
+      throw new UsageError(`Configuration file ${file} must contain a YAML mapping of keys to values.`);
+    }
+    const name = documents.length > 1 ? `${file} (document ${index + 1})` : file;
+    const entries: Flattened = [];
+    flatten(content, [], '', name, entries);
+    return createSource(name, entries, yamlForm);
+  });
+}
+
+const defaultConfigFile = path.join('config', 'application.yaml');
+
+/**
+ * One entry of a Spring location list. `optional:` tolerates a missing file; a directory stands
+ * for its `application.yaml`, which may be absent.
+ */
+function locationFiles(location: string, cwd: string): string[] {
+  const optional = location.startsWith('optional:');
+  const target = location.replace(/^optional:/, '');
+  // classpath: locations are the defaults bundled in Zeebe's jar, which the built-in defaults mirror.
+  if (target.startsWith('classpath:')) return [];
+  const resolved = path.resolve(cwd, target.replace(/^file:/, ''));
+  const isDirectory = /[\\/]$/.test(target) || (existsSync(resolved) && statSync(resolved).isDirectory());
+  if (isDirectory) {
+    const file = path.join(resolved, 'application.yaml');
+    return existsSync(file) ? [file] : [];
+  }
+  if (existsSync(resolved)) return [resolved];
+  if (optional) return [];
+  throw new UsageError(`Configuration file ${resolved} (named in ${location}) does not exist.`);
+}
+
+function locationList(value: string | undefined, cwd: string): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value
+    .split(/[,;]/)
+    .map((location) => location.trim())
+    .filter((location) => location !== '')
+    .flatMap((location) => locationFiles(location, cwd));
+}
+
+/**
+ * The YAML files the broker would read, lowest precedence first: the explicit file, or else
+ * `SPRING_CONFIG_LOCATION` (which replaces the default), or else `config/application.yaml`; then
+ * every file of `SPRING_CONFIG_ADDITIONAL_LOCATION`.
+ */
+function configFiles(options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string }): string[] {
+  const { cwd, env, configFile } = options;
+  let primary: string[];
+  if (configFile !== undefined) {
+    const file = path.resolve(cwd, configFile);
+    if (!existsSync(file)) throw new UsageError(`Configuration file ${file} does not exist.`);
+    primary = [file];
+  } else {
+    const defaultFile = path.resolve(cwd, defaultConfigFile);
+    primary = locationList(env.SPRING_CONFIG_LOCATION, cwd) ?? (existsSync(defaultFile) ? [defaultFile] : []);
+  }
+  return [...primary, ...(locationList(env.SPRING_CONFIG_ADDITIONAL_LOCATION, cwd) ?? [])];
+}
+
+/** Every source, lowest precedence first: the YAML files in order, then the environment. */
+export function readSources(options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string }): ConfigSource[] {
+  return [...configFiles(options).flatMap(yamlSources), environmentSource(options.env)];
+}
