@@ -50,16 +50,23 @@ export async function findCompletedCopy(
   throw new ErrorClass(`Could not find a completed backup with id ${backupId}: ${detail}.`);
 }
 
-/** Looks up every partition before anything is written, and reports all that are missing at once. */
-export async function findCompletedCopies(
+/**
+ * Looks up every partition before anything is written and reports all that are missing at once.
+ * Found copies are checked with `check` first: a backup of a cluster with a different partition
+ * count explains missing partitions better than the missing partitions do.
+ */
+export async function findCompletedCopies<T>(
   store: BackupStore,
   partitionIds: number[],
   backupId: bigint,
   log: Logger,
-): Promise<BackupCopy[]> {
+  check: (copy: BackupCopy) => T,
+): Promise<{ copy: BackupCopy; checked: T }[]> {
   const results = await Promise.allSettled(partitionIds.map((p) => findCompletedCopy(store, p, backupId, log)));
+  const found = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const checked = found.map((copy) => ({ copy, checked: check(copy) }));
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  if (failures.length === 0) return results.map((result) => (result as PromiseFulfilledResult<BackupCopy>).value);
+  if (failures.length === 0) return checked;
   const unexpected = failures.find((failure) => !(failure instanceof RestoreError));
   if (unexpected) throw unexpected;
   const errors = failures as RestoreError[];

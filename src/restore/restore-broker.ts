@@ -33,9 +33,10 @@ export async function restoreBroker(request: RestoreRequest): Promise<PartitionR
       `(partitions ${partitionIds.join(', ')} of ${config.partitionCount}) into ${config.dataDirectory} from the ${store.description}.`,
   );
   await checkDataDirectory(config.dataDirectory, config.restore.ignoreFilesInTarget);
-  const copies = await findCompletedCopies(store, partitionIds, backupId, log);
   const expectedPartitions = config.restore.validateConfig ? config.partitionCount : undefined;
-  const plans = copies.map((copy) => planCopy(copy, expectedPartitions));
+  const partitions = await findCompletedCopies(store, partitionIds, backupId, log, (copy) =>
+    planCopy(copy, expectedPartitions),
+  );
   signal.throwIfAborted();
 
   const workspace = await RestoreWorkspace.create(config.dataDirectory);
@@ -45,11 +46,11 @@ export async function restoreBroker(request: RestoreRequest): Promise<PartitionR
   try {
     const limit = createLimiter(request.concurrency ?? store.maxConcurrentTransfers, controller.signal);
     const results = await runAll(
-      copies.map((copy, i) => () =>
+      partitions.map(({ copy, checked: plan }) => () =>
         restorePartition({
           store,
           copy,
-          plan: plans[i]!,
+          plan,
           directory: workspace.partitionDirectory(copy.ref.partitionId),
           limit,
           controller,

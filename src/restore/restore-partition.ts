@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { asLocalStorageError } from '../errors.js';
+import { asLocalStorageError, RestoreError } from '../errors.js';
 import { truncateJournalAtCheckpoint } from '../journal/truncate.js';
 import type { Logger } from '../log/logger.js';
 import { verifySnapshot } from '../snapshot/verify-snapshot.js';
@@ -63,11 +63,15 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
     [directory, ...(snapshotDirectory ? [snapshotsDirectory, snapshotDirectory] : [])].map(fsyncDirectory),
   );
 
+  const source = `Partition ${partitionId} (node ${copy.ref.nodeId}'s copy)`;
   if (plan.snapshotId && plan.checksumFile) {
-    await verifySnapshot(snapshotDirectory!, join(snapshotsDirectory, `${plan.snapshotId}.checksum`), plan.snapshotId);
+    const checksumPath = join(snapshotsDirectory, `${plan.snapshotId}.checksum`);
+    await naming(source, () => verifySnapshot(snapshotDirectory!, checksumPath, plan.snapshotId!));
   }
   controller.signal.throwIfAborted();
-  const truncation = await truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition);
+  const truncation = await naming(source, () =>
+    truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition),
+  );
   const bytes = sizes.reduce((sum, size) => sum + size, 0);
   log.info(
     `Partition ${partitionId}: restored ${transfers.length} files (${formatBytes(bytes)}), ` +
@@ -83,4 +87,14 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
   };
   if (plan.snapshotId) result.snapshotId = plan.snapshotId;
   return result;
+}
+
+/** Checks on local files do not know which partition and copy they belong to; the operator needs it. */
+async function naming<T>(source: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof RestoreError)) throw error;
+    throw new RestoreError(error.failureClass, `${source}: ${error.message}`, { cause: error });
+  }
 }

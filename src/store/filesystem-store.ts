@@ -41,14 +41,16 @@ export class FilesystemStore implements BackupStore {
     return parseManifestFor(text, ref);
   }
 
-  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<Readable> {
+  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
     const path = this.pathOf(copy, kind, fileName);
-    // Open eagerly so a missing file fails here, with its path, rather than mid-pipeline.
-    const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+    const stream = createReadStream(path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) });
+    // Wait for the open so a missing file fails here, with its path, rather than mid-pipeline.
+    // A hung mount never opens: the abort signal (SIGTERM) must still get through.
     await this.call(`open ${path}`, () =>
       new Promise<void>((resolve, reject) => {
-        stream.once('open', () => resolve());
+        stream.once('ready', () => resolve());
         stream.once('error', reject);
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       }),
     );
     return stream;

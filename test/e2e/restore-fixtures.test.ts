@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { readdir, writeFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { contentKey } from '../../src/store/store-layout.js';
+import { fixtures, fixtureSnapshotId, sha256, tempDir, treeOf, writeClusterBackup } from '../support/fixtures.js';
+import { messageOf, runRestore } from '../support/run-restore.js';
+
+const backupId = 1700000000123n;
+
+/** Node 1 of a 2-node cluster with 2 partitions and RF 1 owns exactly partition 2, the fixture's. */
+function nodeOneEnv(work: string): Record<string, string> {
+  return {
+    ZEEBE_BROKER_CLUSTER_NODEID: '1',
+    ZEEBE_BROKER_CLUSTER_CLUSTERSIZE: '2',
+    ZEEBE_BROKER_CLUSTER_PARTITIONSCOUNT: '2',
+    ZEEBE_BROKER_CLUSTER_REPLICATIONFACTOR: '1',
+    ZEEBE_BROKER_DATA_DIRECTORY: join(work, 'data'),
+    ZEEBE_BROKER_DATA_BACKUP_STORE: 'FILESYSTEM',
+    ZEEBE_BROKER_DATA_BACKUP_FILESYSTEM_BASEPATH: join(work, 'backups'),
+  };
+}
+
+async function flipByte(path: string, offset: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  const byte = Buffer.alloc(1);
+  await handle.read(byte, 0, 1, offset);
+  byte[0] = byte[0]! ^ 0xff;
+  await handle.write(byte, 0, 1, offset);
+  await handle.close();
+}
+
+describe('restoring files written by Zeebe 8.5.4 from a filesystem store', () => {
+  let work: string;
+  beforeEach(async () => {
+    work = await tempDir();
+    await writeClusterBackup({ basePath: join(work, 'backups'), backupId, partitionCount: 2 });
+  });
+
+  it('lays out the snapshot and a journal truncated byte-for-byte like Zeebe', async () => {
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env: nodeOneEnv(work) });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(messageOf(run.lastLine)).toBe(`Successfully restored broker from backup ${backupId}`);
+
+    const data = join(work, 'data');
+    expect(await readdir(data)).toEqual(['raft-partition']);
+    expect(await readdir(join(data, 'raft-partition/partitions'))).toEqual(['2']);
+    const partition = join(data, 'raft-partition/partitions/2');
+    expect((await readdir(partition)).sort()).toEqual([
+      'raft-partition-partition-2-1.log',
+      'raft-partition-partition-2-2.log',
+      'raft-partition-partition-2-3.log',
+      'snapshots',
+    ]);
+    const expected = readFileSync(join(fixtures, 'journal-b-truncated-expected.sha256sums'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/));
+    for (const [hash, path] of expected) {
+      expect(sha256(join(partition, path!.split('/')[1]!)), path).toBe(hash);
+    }
+
+    const snapshots = join(partition, 'snapshots');
+    expect((await readdir(snapshots)).sort()).toEqual([fixtureSnapshotId, `${fixtureSnapshotId}.checksum`]);
+    expect(sha256(join(snapshots, `${fixtureSnapshotId}.checksum`))).toBe(
+      sha256(join(fixtures, 'snapshot-b', `${fixtureSnapshotId}.checksum`)),
+    );
+    const snapshotFiles = (await readdir(join(fixtures, 'snapshot-b', fixtureSnapshotId))).sort();
+    expect((await readdir(join(snapshots, fixtureSnapshotId))).sort()).toEqual(snapshotFiles);
+    for (const name of snapshotFiles) {
+      expect(sha256(join(snapshots, fixtureSnapshotId, name))).toBe(
+        sha256(join(fixtures, 'snapshot-b', fixtureSnapshotId, name)),
+      );
+    }
+  });
+
+  it.each([
+    ['a snapshot file', 'snapshot', '000021.sst', 1000, /000021\.sst/],
+    ['a kept log segment', 'segments', 'raft-partition-partition-2-2.log', 4096, /raft-partition-partition-2-2\.log.*offset/],
+  ] as const)('fails cleanly when one byte of %s is flipped', async (_case, kind, name, offset, message) => {
+    const stored = join(work, 'backups', contentKey(2, backupId, '1', kind, name));
+    await flipByte(stored, offset);
+    await writeFile(join(work, 'marker'), 'x');
+    const before = await treeOf(work);
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env: nodeOneEnv(work) });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/partition 2/i);
+    expect(await treeOf(work)).toEqual(before);
+  });
+});
