@@ -21,7 +21,8 @@ const usageExamples = `Examples:
   restore --backupId=1700000000000
       Restore this node from the store the broker's configuration names
       (config/application.yaml under the working directory, and ZEEBE_*/CAMUNDA_* variables).
-  ZEEBE_BROKER_CLUSTER_NODEID=2 restore --backupId=42 --config=/usr/local/zeebe/config/application.yaml
+  ZEEBE_BROKER_CLUSTER_NODEID=2 restore --backupId=42 --config=/etc/zeebe/application.yaml
+      Restore node 2 with an explicit configuration file.
   restore --print-config
       Show every resolved setting, which key set it and where it came from (secrets masked).
 

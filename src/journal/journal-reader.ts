@@ -12,6 +12,7 @@ import {
   parseSegmentDescriptor,
   parseSegmentFileName,
   recordChecksum,
+  recordData,
   type SegmentDescriptor,
 } from './segment-format.js';
 
@@ -37,6 +38,8 @@ export interface SegmentFrame {
   index: bigint;
   /** Zeebe log position of the batch, or -1 for Raft-internal entries. */
   asqn: bigint;
+  /** The entry's data: a view into the reader's buffer, overwritten by later frames; copy it to keep it. */
+  data: Buffer;
 }
 
 export interface JournalFrame extends SegmentFrame {
@@ -158,7 +161,7 @@ export async function* readSegmentFrames(segment: WrittenSegment): AsyncGenerato
       }
       const { index, asqn } = decodeRecordHeader(record, at);
       if (index !== expectedIndex) throw corruptFrameError(at, `the entry has index ${index}`);
-      yield { offset, frameLength, index, asqn };
+      yield { offset, frameLength, index, asqn, data: recordData(record) };
       offset += frameLength;
       expectedIndex += 1n;
     }

@@ -199,6 +199,40 @@ export function decodeRecordHeader(record: Buffer, at: FrameLocation): RecordHea
   };
 }
 
+/** The entry's opaque data: a view into `record`, the serialized record data of a frame. */
+export function recordData(record: Buffer): Buffer {
+  return record.subarray(RECORD_HEADER_LENGTH);
+}
+
+export interface JournalEntry extends RecordHeader {
+  data: Uint8Array;
+}
+
+/** Bytes the frame of an entry with `dataLength` bytes of data occupies. */
+export function frameLength(dataLength: number): number {
+  return FRAME_HEADER_LENGTH + RECORD_HEADER_LENGTH + dataLength;
+}
+
+/**
+ * Encodes the entry's frame, checksum included, exactly as Zeebe appends it, into `target` at
+ * `offset` (which must have room for `frameLength(entry.data.length)` bytes). Writing in place
+ * lets a writer pack frames into one reused buffer.
+ */
+export function encodeFrame(target: Buffer, offset: number, entry: JournalEntry): void {
+  const frame = target.subarray(offset, offset + frameLength(entry.data.length));
+  const record = frame.subarray(FRAME_HEADER_LENGTH);
+  writeSbeHeader(record, RECORD_SBE_HEADER);
+  record.writeBigUInt64LE(entry.index, RecordOffset.index);
+  record.writeBigInt64LE(entry.asqn, RecordOffset.asqn);
+  record.writeUInt32LE(entry.data.length, RecordOffset.dataLength);
+  record.set(entry.data, RECORD_HEADER_LENGTH);
+
+  frame.writeUInt8(FRAME_VERSION, FrameOffset.version);
+  writeSbeHeader(frame, FRAME_SBE_HEADER);
+  frame.writeBigInt64LE(recordChecksum(record), FrameOffset.checksum);
+  frame.writeInt32LE(record.length, FrameOffset.recordLength);
+}
+
 // ---- File names ---------------------------------------------------------------------------
 
 export function journalNameOfPartition(partitionId: number): string {

@@ -59,7 +59,7 @@ export async function verifySnapshot(snapshotDirectory: string, checksumFile: st
 }
 
 /** Regular files only, in byte order of their names, as Zeebe lists a snapshot. */
-async function listSnapshotFiles(snapshotDirectory: string): Promise<string[]> {
+export async function listSnapshotFiles(snapshotDirectory: string): Promise<string[]> {
   try {
     const entries = await readdir(snapshotDirectory, { withFileTypes: true });
     return entries
@@ -71,8 +71,11 @@ async function listSnapshotFiles(snapshotDirectory: string): Promise<string[]> {
   }
 }
 
-/** The legacy value: CRC32C over each file's UTF-8 name then its content, metadata file last. */
-async function combinedChecksum(snapshotDirectory: string, sortedFileNames: readonly string[]): Promise<bigint> {
+/**
+ * CRC32C over each file's UTF-8 name then its content, metadata file last: the whole of a legacy
+ * checksum file, and the `combinedValue` comment of an SFV one.
+ */
+export async function combinedChecksum(snapshotDirectory: string, sortedFileNames: readonly string[]): Promise<bigint> {
   const ordered = [
     ...sortedFileNames.filter((name) => name !== METADATA_FILE_NAME),
     ...sortedFileNames.filter((name) => name === METADATA_FILE_NAME),
