@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { readdir, writeFile, open } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { contentKey } from '../../src/store/store-layout.js';
-import { fixtures, fixtureSnapshotId, sha256, tempDir, treeOf, writeClusterBackup } from '../support/fixtures.js';
+import { fixtureSnapshotId, fixtures, flipByte, sha256, tempDir, treeOf, writeClusterBackup } from '../support/fixtures.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
 
 const backupId = 1700000000123n;
@@ -21,14 +21,6 @@ function nodeOneEnv(work: string): Record<string, string> {
   };
 }
 
-async function flipByte(path: string, offset: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  const byte = Buffer.alloc(1);
-  await handle.read(byte, 0, 1, offset);
-  byte[0] = byte[0]! ^ 0xff;
-  await handle.write(byte, 0, 1, offset);
-  await handle.close();
-}
 
 describe('restoring files written by Zeebe 8.5.4 from a filesystem store', () => {
   let work: string;

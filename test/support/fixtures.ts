@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, lstat, cp } from 'node:fs/promises';
+import { cp, lstat, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,29 @@ export const fixtureSnapshotId = '3806-2-9670-9600';
 /** asqn 11003 is index 4336 in -3.log; the expected truncation result is in the fixtures. */
 export const fixtureCheckpoint = 11003n;
 
+const createdTempDirs: string[] = [];
+
+/** A fresh directory, removed after the test by `test/support/cleanup.ts`. */
 export async function tempDir(prefix = 'zeebe-restore-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const directory = await mkdtemp(join(tmpdir(), prefix));
+  createdTempDirs.push(directory);
+  return directory;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(createdTempDirs.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
+}
+
+/** Inverts one byte in place: the smallest corruption there is. */
+export async function flipByte(path: string, offset: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, offset);
+    await handle.write(Buffer.of(byte.readUInt8(0) ^ 0xff), 0, 1, offset);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** journal-b's segments renamed for partition `p` (segment bytes do not name the partition). */

@@ -1,24 +1,14 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeSnapshotChecksumFile } from '../../src/snapshot/checksum-writer.js';
 import { verifySnapshot } from '../../src/snapshot/verify-snapshot.js';
+import { tempDir as temporaryDirectory } from '../support/fixtures.js';
 
 const snapshotId = '3806-2-9670-9600';
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'zeebe-8.5.4', 'snapshot-b');
 
-const temporaryDirectories: string[] = [];
-afterEach(async () => {
-  await Promise.all(temporaryDirectories.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function temporaryDirectory(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'checksum-writer-test-'));
-  temporaryDirectories.push(dir);
-  return dir;
-}
 
 describe('writeSnapshotChecksumFile', () => {
   it('writes exactly the checksum file Zeebe 8.5.4 wrote for the fixture snapshot', async () => {

@@ -1,26 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listJournalSegments, readJournalFrames } from '../../src/journal/journal-reader.js';
 import { JournalWriter } from '../../src/journal/journal-writer.js';
+import { tempDir as temporaryDirectory } from '../support/fixtures.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'zeebe-8.5.4');
 const journalFixture = join(fixtures, 'journal-b');
 const partitionId = 2;
 const maxSegmentSize = 524288;
 
-const temporaryDirectories: string[] = [];
-afterEach(async () => {
-  await Promise.all(temporaryDirectories.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function temporaryDirectory(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'journal-writer-test-'));
-  temporaryDirectories.push(dir);
-  return dir;
-}
 
 async function sha256(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BackupInvalidError } from '../../src/errors.js';
 import {
   listJournalSegments,
@@ -19,6 +18,7 @@ import {
   parseSegmentFileName,
 } from '../../src/journal/segment-format.js';
 import { truncateJournalAtCheckpoint } from '../../src/journal/truncate.js';
+import { flipByte, tempDir as temporaryDirectory } from '../support/fixtures.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'zeebe-8.5.4');
 const journalFixture = join(fixtures, 'journal-b');
@@ -31,16 +31,6 @@ interface JournalReport {
 }
 const report = JSON.parse(await readFile(join(fixtures, 'journal-b.json'), 'utf8')) as JournalReport;
 
-const temporaryDirectories: string[] = [];
-afterEach(async () => {
-  await Promise.all(temporaryDirectories.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function temporaryDirectory(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'journal-test-'));
-  temporaryDirectories.push(dir);
-  return dir;
-}
 
 async function copyOfJournal(): Promise<string> {
   const dir = await temporaryDirectory();
@@ -61,16 +51,6 @@ async function overwrite(path: string, offset: number, bytes: Buffer): Promise<v
   }
 }
 
-async function flipByte(path: string, offset: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, offset);
-    await handle.write(Buffer.of(byte.readUInt8(0) ^ 0xff), 0, 1, offset);
-  } finally {
-    await handle.close();
-  }
-}
 
 async function byteAt(path: string, offset: number): Promise<number> {
   return (await readFile(path)).readUInt8(offset);

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BackupInvalidError } from '../../src/errors.js';
 import { parseChecksumFile, readChecksumFile } from '../../src/snapshot/checksum-file.js';
 import { crc32cOfFile, verifySnapshot } from '../../src/snapshot/verify-snapshot.js';
+import { flipByte } from '../support/fixtures.js';
 
 const snapshotId = '3806-2-9670-9600';
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'zeebe-8.5.4', 'snapshot-b');
@@ -35,16 +36,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   return error as Error;
 }
 
-async function flipByte(path: string, offset: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, offset);
-    await handle.write(Buffer.of(byte.readUInt8(0) ^ 0xff), 0, 1, offset);
-  } finally {
-    await handle.close();
-  }
-}
 
 /** The documented legacy algorithm, written independently of the module under test. */
 async function legacyChecksumFile(directory: string): Promise<Buffer> {

@@ -1,27 +1,17 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generatePartitionData, type PartitionData } from '../../src/demo/synthetic-partition.js';
 import { listJournalSegments, readJournalFrames } from '../../src/journal/journal-reader.js';
 import { truncateJournalAtCheckpoint } from '../../src/journal/truncate.js';
 import { verifySnapshot } from '../../src/snapshot/verify-snapshot.js';
+import { tempDir as temporaryDirectory } from '../support/fixtures.js';
 
 const MiB = 1024 * 1024;
 const partitionId = 3;
 const segmentName = (id: number) => `raft-partition-partition-3-${id}.log`;
 
-const temporaryDirectories: string[] = [];
-afterEach(async () => {
-  await Promise.all(temporaryDirectories.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function temporaryDirectory(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'synthetic-partition-test-'));
-  temporaryDirectories.push(dir);
-  return dir;
-}
 
 async function generate(seed: number): Promise<{ directory: string; data: PartitionData }> {
   const directory = join(await temporaryDirectory(), 'partition');

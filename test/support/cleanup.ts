@@ -1,0 +1,4 @@
+import { afterEach } from 'vitest';
+import { removeTempDirs } from './fixtures.js';
+
+afterEach(removeTempDirs);
