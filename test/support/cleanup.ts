@@ -1,4 +1,5 @@
-import { afterEach } from 'vitest';
+import { afterAll } from 'vitest';
 import { removeTempDirs } from './fixtures.js';
 
-afterEach(removeTempDirs);
+// After the whole file, so directories made in beforeAll hooks live as long as their tests.
+afterAll(removeTempDirs);

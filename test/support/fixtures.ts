@@ -14,7 +14,7 @@ export const fixtureCheckpoint = 11003n;
 
 const createdTempDirs: string[] = [];
 
-/** A fresh directory, removed after the test by `test/support/cleanup.ts`. */
+/** A fresh directory, removed after the test file by `test/support/cleanup.ts`. */
 export async function tempDir(prefix = 'zeebe-restore-test-'): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), prefix));
   createdTempDirs.push(directory);
