@@ -9,6 +9,10 @@ export async function openStore(config: StoreConfig): Promise<BackupStore> {
       const { FilesystemStore } = await import('./filesystem-store.js');
       return new FilesystemStore(config.basePath);
     }
+    case 'S3': {
+      const { S3Store } = await import('./s3-store.js');
+      return new S3Store(config);
+    }
     case 'NONE':
       throw new UsageError(
         'No backup store is configured. Set zeebe.broker.data.backup.store (or camunda.data.backup.store) ' +

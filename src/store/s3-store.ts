@@ -1,0 +1,315 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  type GetObjectCommandInput,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { S3StoreConfig } from '../config/restore-config.js';
+import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
+import type { BackupManifest } from '../manifest/manifest.js';
+import { parseManifestFor } from '../manifest/parse-manifest.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef } from './backup-store.js';
+import { resumableDownload } from './resumable-download.js';
+import { contentKey, manifestsPrefix, nodeIdFromSegment } from './store-layout.js';
+
+/**
+ * Brokers up to 8.8 wrote `P/C/N/…` ("legacy"); 8.9 and newer write `manifests/…` and
+ * `contents/…` ("v2"), like the other stores (backup-store-format.md §1).
+ */
+type Layout = 'legacy' | 'v2';
+
+/** Beyond this many parallel downloads one host's disk and network are the limit, not S3. */
+const maxParallelTransfers = 16;
+/** The SDK retries throttling, 5xx and connection errors itself; this bounds its attempts per call. */
+const apiCallAttempts = 5;
+/** A TCP connect that takes longer than this will not succeed; don't wait a whole apiCallTimeout. */
+const maxConnectTimeoutMs = 10_000;
+
+/**
+ * Zeebe's S3 store, read-only. Which layout holds a backup's files is decided per backup from the
+ * broker version in its manifest, so one bucket may mix backups of old and new brokers.
+ */
+export class S3Store implements BackupStore {
+  readonly description: string;
+  readonly maxConcurrentTransfers: number;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  /** The endpoint or region, for messages. */
+  private readonly server: string;
+  /** `''` or the configured basePath followed by one `/`. */
+  private readonly base: string;
+  private readonly encryption: Pick<GetObjectCommandInput, 'SSECustomerAlgorithm' | 'SSECustomerKey'>;
+  /** Values that must never reach a message, even if a server echoes them back. */
+  private readonly secrets: string[];
+
+  constructor(config: S3StoreConfig) {
+    this.bucket = config.bucketName;
+    this.base = config.basePath ? `${config.basePath}/` : '';
+    this.client = createClient(config);
+    this.maxConcurrentTransfers = Math.min(config.maxConcurrentConnections, maxParallelTransfers);
+    // The SDK adds the SSECustomerKeyMD5 header itself.
+    this.encryption = config.ssecKey
+      ? { SSECustomerAlgorithm: 'AES256', SSECustomerKey: validSsecKey(config.ssecKey) }
+      : {};
+    this.secrets = [config.accessKey, config.secretKey, config.ssecKey].filter((value): value is string => !!value);
+    this.server = config.endpoint ? `endpoint ${withoutUserInfo(config.endpoint)}` : `region ${config.region ?? 'from the AWS default chain'}`;
+    this.description = `S3 bucket ${this.bucket}${config.basePath ? ` under ${config.basePath}/` : ''} (${this.server})`;
+  }
+
+  async listManifests(partitionId: number, checkpointId: bigint): Promise<ManifestRef[]> {
+    const layouts: Layout[] = ['v2', 'legacy'];
+    const found = await Promise.all(layouts.map((layout) => this.listManifestsIn(layout, partitionId, checkpointId)));
+    return found.flat();
+  }
+
+  async readManifest(ref: ManifestRef): Promise<BackupManifest> {
+    const text = await this.call('read', ref.location, async () => {
+      const response = await this.client.send(new GetObjectCommand({ ...this.object(ref.location), ...this.encryption }));
+      return (await response.Body?.transformToString('utf8')) ?? '';
+    });
+    return parseManifestFor(text, ref);
+  }
+
+  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
+    const key = this.contentKeyOf(copy, kind, fileName);
+    // The first request is made here so a missing object fails with its key, not mid-pipeline.
+    const first = await this.get(key, {}, signal);
+    const size = first.ContentLength;
+    if (size === undefined) {
+      throw new StoreUnavailableError(`The ${this.description} did not report the size of ${key}.`);
+    }
+    return resumableDownload({
+      first: bodyOf(first),
+      size,
+      label: `s3://${this.bucket}/${key}`,
+      ...(signal ? { signal } : {}),
+      // If-Match: resuming must continue the same object, never splice in a replaced one.
+      openAt: async (offset, resumeSignal) => {
+        const rest = await this.get(key, { Range: `bytes=${offset}-`, IfMatch: first.ETag }, resumeSignal);
+        if (!rest.ContentRange?.startsWith(`bytes ${offset}-`)) {
+          throw new StoreUnavailableError(
+            `The ${this.description} ignored a request for ${key} from byte ${offset} (it answered ` +
+              `${rest.ContentRange ?? 'without a range'}), so the interrupted download cannot be resumed.`,
+          );
+        }
+        return bodyOf(rest);
+      },
+    });
+  }
+
+  async fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {
+    const key = this.contentKeyOf(copy, kind, fileName);
+    const head = await this.call('inspect', key, () =>
+      this.client.send(new HeadObjectCommand({ ...this.object(key), ...this.encryption })),
+    );
+    return head.ContentLength;
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private async listManifestsIn(layout: Layout, partitionId: number, checkpointId: bigint): Promise<ManifestRef[]> {
+    // The trailing `/` keeps backup 5 from matching 50…; the pattern below still checks every key.
+    const prefix = this.base + (layout === 'v2' ? manifestsPrefix(partitionId, checkpointId) : `${partitionId}/${checkpointId}/`);
+    return this.call('list', prefix, async () => {
+      const refs: ManifestRef[] = [];
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
+        for (const { Key } of page.Contents ?? []) {
+          const ref = Key === undefined ? undefined : manifestRefOf(Key, prefix, partitionId, checkpointId);
+          if (ref) refs.push(ref);
+        }
+      }
+      return refs;
+    });
+  }
+
+  private contentKeyOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {
+    const { partitionId, checkpointId, nodeSegment, location } = copy.ref;
+    const layout = layoutOfBroker(copy.manifest.descriptor?.brokerVersion) ?? this.layoutOfManifest(location);
+    return layout === 'v2'
+      ? this.base + contentKey(partitionId, checkpointId, nodeSegment, kind, fileName)
+      : `${this.base}${partitionId}/${checkpointId}/${nodeSegment}/${kind}/${fileName}`;
+  }
+
+  /** Legacy keys start with the numeric partition id, so the `manifests/` prefix alone tells them apart. */
+  private layoutOfManifest(location: string): Layout {
+    return location.startsWith(`${this.base}manifests/`) ? 'v2' : 'legacy';
+  }
+
+  private get(key: string, range: Pick<GetObjectCommandInput, 'Range' | 'IfMatch'>, signal?: AbortSignal) {
+    return this.call('download', key, () =>
+      this.client.send(
+        new GetObjectCommand({ ...this.object(key), ...range, ...this.encryption }),
+        signal ? { abortSignal: signal } : {},
+      ),
+    );
+  }
+
+  private object(key: string) {
+    return { Bucket: this.bucket, Key: key };
+  }
+
+  /** Turns SDK and network errors into the agent's failure classes, with the bucket, key and what to check. */
+  private async call<T>(action: string, key: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof RestoreError || (error instanceof Error && error.name === 'AbortError')) throw error;
+      const { failure, reason, hint } = explain(error);
+      const message = this.redact(`Could not ${action} s3://${this.bucket}/${key} (${this.server}): ${reason}. ${hint}`);
+      throw failure === 'backupInvalid'
+        ? new BackupInvalidError(message, { cause: error })
+        : new StoreUnavailableError(message, { cause: error });
+    }
+  }
+
+  private redact(text: string): string {
+    return this.secrets.reduce((result, secret) => result.split(secret).join('****'), text);
+  }
+}
+
+function createClient(config: S3StoreConfig): S3Client {
+  if (!config.accessKey !== !config.secretKey) {
+    const missing = config.accessKey ? 'secretKey' : 'accessKey';
+    throw new UsageError(
+      `backup.s3.${missing} is not set while its partner is. Set both accessKey and secretKey, or neither ` +
+        `to use the AWS default credential chain.`,
+    );
+  }
+  const agentOptions = { keepAlive: true, maxSockets: config.maxConcurrentConnections };
+  return new S3Client({
+    // An endpoint means MinIO or another S3-compatible server, which ignores the region but the
+    // signer needs one; without an endpoint the SDK's chain (AWS_REGION, profile) decides.
+    ...(config.region || config.endpoint ? { region: config.region ?? 'us-east-1' } : {}),
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    forcePathStyle: config.forcePathStyleAccess,
+    followRegionRedirects: true,
+    // Without static keys the SDK's default chain applies: environment, shared config and profile,
+    // web identity (EKS IRSA), SSO, container credentials (ECS, EKS Pod Identity), instance metadata.
+    ...(config.accessKey && config.secretKey
+      ? { credentials: { accessKeyId: config.accessKey, secretAccessKey: config.secretKey } }
+      : {}),
+    maxAttempts: apiCallAttempts,
+    retryMode: 'standard',
+    requestHandler: {
+      // Until the response headers arrive; the body is guarded by the idle timeout and resumed.
+      requestTimeout: config.apiCallTimeoutMs,
+      throwOnRequestTimeout: true,
+      connectionTimeout: Math.min(config.apiCallTimeoutMs, maxConnectTimeoutMs),
+      socketTimeout: config.apiCallTimeoutMs,
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    },
+  });
+}
+
+/** `<prefix><node>/manifest.json` is a manifest; content files and anything else below the prefix are not. */
+function manifestRefOf(location: string, prefix: string, partitionId: number, checkpointId: bigint): ManifestRef | undefined {
+  const nodeSegment = location.startsWith(prefix) ? /^([^/]+)\/manifest\.json$/.exec(location.slice(prefix.length))?.[1] : undefined;
+  const nodeId = nodeSegment === undefined ? undefined : nodeIdFromSegment(nodeSegment);
+  return nodeSegment === undefined || nodeId === undefined ? undefined : { partitionId, checkpointId, nodeId, nodeSegment, location };
+}
+
+/** backup-store-format.md §1: major 8 and minor ≤ 8 is legacy, anything newer v2. */
+function layoutOfBroker(version: string | undefined): Layout | undefined {
+  const match = version === undefined ? null : /^(\d+)\.(\d+)/.exec(version);
+  if (!match) return undefined;
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  return major < 8 || (major === 8 && minor <= 8) ? 'legacy' : 'v2';
+}
+
+function bodyOf(response: GetObjectCommandOutput): Readable {
+  if (!(response.Body instanceof Readable)) throw new Error('The S3 client returned a body that is not a Node.js stream.');
+  return response.Body;
+}
+
+/** Zeebe's ssecKey is a base64-encoded AES-256 key: exactly 32 bytes. */
+function validSsecKey(key: string): string {
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(key)) {
+    throw new UsageError('backup.s3.ssecKey must be a base64-encoded 256-bit (32-byte) AES key, as the brokers use it.');
+  }
+  return key;
+}
+
+function withoutUserInfo(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return endpoint;
+  }
+}
+
+interface Explanation {
+  failure: 'storeUnavailable' | 'backupInvalid';
+  reason: string;
+  hint: string;
+}
+
+const credentialsHint =
+  'Check accessKey and secretKey, or the credentials the AWS default chain provides (AWS_ACCESS_KEY_ID and ' +
+  'AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN for EKS IRSA, ' +
+  'container or instance role).';
+
+const networkCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/** The SDK names S3 errors by their S3 code (`NoSuchBucket`); network errors keep Node's `code`. */
+function explain(error: unknown): Explanation {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  const code = errnoCode(error);
+  switch (name) {
+    case 'NoSuchKey':
+    case 'NotFound':
+      return { failure: 'backupInvalid', reason: 'the object does not exist', hint: 'The backup is incomplete or was partly deleted.' };
+    case 'PreconditionFailed':
+      return {
+        failure: 'backupInvalid',
+        reason: 'the object changed while it was being downloaded',
+        hint: 'Something is writing to this backup; restore only from a backup nothing modifies.',
+      };
+    case 'NoSuchBucket':
+      return {
+        failure: 'storeUnavailable',
+        reason: 'the bucket does not exist',
+        hint: 'Check backup.s3.bucketName and, for S3-compatible servers, backup.s3.endpoint.',
+      };
+    case 'AccessDenied':
+    case 'Forbidden':
+    case 'AllAccessDisabled':
+      return {
+        failure: 'storeUnavailable',
+        reason: `access was denied (${name})`,
+        hint:
+          'Check that the credentials in use may s3:ListBucket and s3:GetObject on this bucket and prefix and, if the ' +
+          'backup was written with SSE-C, that backup.s3.ssecKey is the key it was written with.',
+      };
+    case 'InvalidAccessKeyId':
+    case 'SignatureDoesNotMatch':
+    case 'ExpiredToken':
+    case 'InvalidToken':
+      return { failure: 'storeUnavailable', reason: `the credentials were rejected (${name})`, hint: credentialsHint };
+    case 'CredentialsProviderError':
+      return { failure: 'storeUnavailable', reason: 'no AWS credentials were found', hint: credentialsHint };
+  }
+  if ((code && networkCodes.has(code)) || name === 'TimeoutError') {
+    return {
+      failure: 'storeUnavailable',
+      reason: `the server could not be reached (${code ?? message})`,
+      hint: 'Check backup.s3.endpoint or backup.s3.region and the network path to it (DNS, proxy, firewall).',
+    };
+  }
+  if (/region is missing/i.test(message)) {
+    return { failure: 'storeUnavailable', reason: 'no AWS region is configured', hint: 'Set backup.s3.region or AWS_REGION.' };
+  }
+  return { failure: 'storeUnavailable', reason: `${name}: ${message}`, hint: 'Check the S3 settings and the server.' };
+}

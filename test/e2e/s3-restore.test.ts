@@ -1,0 +1,284 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { writeFilesystemBackup } from '../../src/demo/filesystem-backup-writer.js';
+import { generatePartitionData, type PartitionData } from '../../src/demo/synthetic-partition.js';
+import {
+  fixtureCheckpoint,
+  fixtures,
+  fixtureSnapshotId,
+  journalFilesFor,
+  sha256,
+  snapshotFiles,
+  tempDir,
+  treeOf,
+} from '../support/fixtures.js';
+import { messageOf, runRestore } from '../support/run-restore.js';
+import { compressionThreshold, createTestBucket, type S3Compression, type S3ManifestDialect, type S3PartitionBackup, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
+import { startS3Proxy } from '../support/s3-proxy.js';
+
+const endpoint = inject('s3Endpoint');
+const backupId = 1700000000456n;
+const brokerVersions: Record<S3ManifestDialect, string> = { '8.1': '8.1.14', '8.5': '8.5.4', '8.9': '8.9.0' };
+
+function s3Env(work: string, bucket: string, settings: Record<string, string> = {}): Record<string, string> {
+  return {
+    ZEEBE_BROKER_CLUSTER_NODEID: '0',
+    ZEEBE_BROKER_CLUSTER_CLUSTERSIZE: '1',
+    ZEEBE_BROKER_CLUSTER_REPLICATIONFACTOR: '1',
+    ZEEBE_BROKER_CLUSTER_PARTITIONSCOUNT: '2',
+    ZEEBE_BROKER_DATA_DIRECTORY: join(work, 'data'),
+    ZEEBE_BROKER_DATA_BACKUP_STORE: 'S3',
+    ZEEBE_BROKER_DATA_BACKUP_S3_BUCKETNAME: bucket,
+    ZEEBE_BROKER_DATA_BACKUP_S3_ENDPOINT: endpoint,
+    ZEEBE_BROKER_DATA_BACKUP_S3_FORCEPATHSTYLEACCESS: 'true',
+    ZEEBE_BROKER_DATA_BACKUP_S3_REGION: 'us-east-1',
+    ZEEBE_BROKER_DATA_BACKUP_S3_ACCESSKEY: 'S3RVER',
+    ZEEBE_BROKER_DATA_BACKUP_S3_SECRETKEY: 'S3RVER',
+    ...settings,
+  };
+}
+
+/** Zeebe's own truncation of the fixture journal (journal-b-truncated-expected.sha256sums), for partition `p`. */
+function expectZeebeTruncatedJournal(partitionDirectory: string, partitionId: number): void {
+  const expected = readFileSync(join(fixtures, 'journal-b-truncated-expected.sha256sums'), 'utf8').trim().split('\n');
+  for (const line of expected) {
+    const [hash, path] = line.split(/\s+/);
+    const name = path!.split('/')[1]!.replace('partition-2-', `partition-${partitionId}-`);
+    expect(sha256(join(partitionDirectory, name)), name).toBe(hash);
+  }
+}
+
+/**
+ * Node 0 of a one-broker cluster owns both partitions: partition 1 holds generated data with
+ * files over 8 MiB (so brokers compress them), partition 2 the files Zeebe 8.5.4 wrote.
+ */
+describe('restoring from an S3 store', () => {
+  let partitionOne: PartitionData;
+  let partitionTwoFiles: Pick<S3PartitionBackup, 'snapshotFiles' | 'segmentFiles'>;
+  /** The data directory a FILESYSTEM restore of the same backup produces: the byte-for-byte reference. */
+  let reference: Record<string, string>;
+  let client: S3Client;
+
+  const partitionBackups = (dialect: S3ManifestDialect, compression?: S3Compression): S3PartitionBackup[] => {
+    const common = { dialect, checkpointId: backupId, nodeId: 0, ...(compression ? { compression } : {}) };
+    const descriptor = (snapshotId: string, checkpointPosition: bigint) => ({
+      snapshotId,
+      checkpointPosition,
+      numberOfPartitions: 2,
+      brokerVersion: brokerVersions[dialect],
+      firstLogPosition: 1n,
+    });
+    return [
+      {
+        ...common,
+        partitionId: 1,
+        descriptor: descriptor(partitionOne.snapshotId, partitionOne.checkpointPosition),
+        snapshotFiles: partitionOne.snapshotFiles,
+        segmentFiles: partitionOne.segmentFiles,
+      },
+      { ...common, partitionId: 2, descriptor: descriptor(fixtureSnapshotId, fixtureCheckpoint), ...partitionTwoFiles },
+    ];
+  };
+
+  const uploadAll = async (bucket: string, backups: S3PartitionBackup[]) =>
+    (await Promise.all(backups.map((backup) => uploadS3Backup(client, bucket, backup)))).flat();
+
+  const expectRestoredLikeReference = async (work: string) => {
+    const data = join(work, 'data');
+    expect(await treeOf(data)).toEqual(reference);
+    expectZeebeTruncatedJournal(join(data, 'raft-partition/partitions/2'), 2);
+  };
+
+  beforeAll(async () => {
+    client = s3TestClient(endpoint);
+    const sources = await tempDir();
+    partitionOne = await generatePartitionData({
+      directory: join(sources, 'partition-1'),
+      partitionId: 1,
+      journalBytes: 36 * 1024 * 1024,
+      maxSegmentSize: 12 * 1024 * 1024,
+      snapshotBytes: 20 * 1024 * 1024,
+      seed: 85,
+    });
+    partitionTwoFiles = { snapshotFiles: await snapshotFiles(), segmentFiles: await journalFilesFor(2) };
+
+    const work = await tempDir();
+    for (const backup of partitionBackups('8.5')) {
+      await writeFilesystemBackup(join(work, 'backups'), { ...backup, status: 'COMPLETED' });
+    }
+    const env = {
+      ...s3Env(work, 'unused'),
+      ZEEBE_BROKER_DATA_BACKUP_STORE: 'FILESYSTEM',
+      ZEEBE_BROKER_DATA_BACKUP_FILESYSTEM_BASEPATH: join(work, 'backups'),
+    };
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });
+    expect(run.stderr).toBe('');
+    reference = await treeOf(join(work, 'data'));
+  });
+
+  afterAll(() => client.destroy());
+
+  it.each(['zstd', 'gz', 'deflate'] as const)(
+    'restores an 8.5 backup in the legacy layout whose files over 8 MiB are %s-compressed',
+    async (compression) => {
+      const bucket = await createTestBucket(client);
+      const compressed = await uploadAll(bucket, partitionBackups('8.5', compression));
+      const large = [...partitionOne.snapshotFiles, ...partitionOne.segmentFiles].filter(({ source }) => statSync(source).size > compressionThreshold);
+      expect(large.length).toBeGreaterThanOrEqual(3);
+      expect(compressed.sort()).toEqual(large.map(({ name }) => name).sort());
+
+      const work = await tempDir();
+      const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env: s3Env(work, bucket) });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(messageOf(run.lastLine)).toBe(`Successfully restored broker from backup ${backupId}`);
+      await expectRestoredLikeReference(work);
+    },
+  );
+
+  it('restores an 8.1 backup whose manifest lists plain name arrays', async () => {
+    const bucket = await createTestBucket(client);
+    await uploadAll(bucket, partitionBackups('8.1'));
+    const work = await tempDir();
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env: s3Env(work, bucket) });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    await expectRestoredLikeReference(work);
+  });
+
+  it('restores an 8.9 backup in the v2 layout below a basePath', async () => {
+    const bucket = await createTestBucket(client);
+    const backups = partitionBackups('8.9', 'zstd').map((backup) => ({ ...backup, basePath: 'camunda/backups' }));
+    expect(await uploadAll(bucket, backups)).not.toEqual([]);
+    const work = await tempDir();
+    const env = s3Env(work, bucket, { ZEEBE_BROKER_DATA_BACKUP_S3_BASEPATH: 'camunda/backups' });
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    await expectRestoredLikeReference(work);
+  });
+
+  it('restores the one completed copy when other nodes left failed and in-progress ones', async () => {
+    const bucket = await createTestBucket(client);
+    const completed = partitionBackups('8.5', 'zstd').map((backup) => ({ ...backup, nodeId: 2 }));
+    const failed = completed.map((backup) => ({
+      ...backup,
+      nodeId: 0,
+      status: 'FAILED' as const,
+      failureReason: 'Leader changed before the backup was taken',
+      snapshotFiles: [],
+      segmentFiles: [],
+    }));
+    // An in-progress copy lists files it never uploaded.
+    const inProgress = completed.map((backup) => ({ ...backup, nodeId: 1, status: 'IN_PROGRESS' as const }));
+    await uploadAll(bucket, [...failed, ...completed]);
+    await Promise.all(inProgress.map((backup) => uploadS3Backup(client, bucket, { ...backup, segmentFiles: [], snapshotFiles: [] })));
+
+    const work = await tempDir();
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env: s3Env(work, bucket) });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Partition 1: restoring node 2's copy/);
+    expect(run.stdout).toMatch(/Partition 2: restoring node 2's copy/);
+    await expectRestoredLikeReference(work);
+  });
+});
+
+describe('S3 settings that must not leak or be dropped', () => {
+  let client: S3Client;
+  let bucket: string;
+
+  /** One partition of Zeebe 8.5.4's files in the v2 layout, as an 8.9 broker writes it. */
+  beforeAll(async () => {
+    client = s3TestClient(endpoint);
+    bucket = await createTestBucket(client);
+    await uploadS3Backup(client, bucket, {
+      dialect: '8.9',
+      partitionId: 1,
+      checkpointId: backupId,
+      nodeId: 0,
+      descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.9.0' },
+      snapshotFiles: await snapshotFiles(),
+      segmentFiles: await journalFilesFor(1),
+    });
+  });
+
+  afterAll(() => client.destroy());
+
+  const onePartition = (work: string, settings: Record<string, string>) => ({
+    ...s3Env(work, bucket, settings),
+    ZEEBE_BROKER_CLUSTER_PARTITIONSCOUNT: '1',
+  });
+
+  it('sends the SSE-C customer key headers with every download', async () => {
+    const key = randomBytes(32);
+    const proxy = await startS3Proxy(endpoint);
+    try {
+      const work = await tempDir();
+      const env = onePartition(work, {
+        ZEEBE_BROKER_DATA_BACKUP_S3_ENDPOINT: proxy.endpoint,
+        ZEEBE_BROKER_DATA_BACKUP_S3_SSECKEY: key.toString('base64'),
+      });
+      const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expectZeebeTruncatedJournal(join(work, 'data/raft-partition/partitions/1'), 1);
+
+      const downloads = proxy.requests.filter((request) => request.method === 'GET' && !request.path.includes('list-type'));
+      // The manifest, 7 snapshot files with the checksum file, and 5 segments.
+      expect(downloads).toHaveLength(13);
+      for (const { headers } of downloads) {
+        expect(headers['x-amz-server-side-encryption-customer-algorithm']).toBe('AES256');
+        expect(headers['x-amz-server-side-encryption-customer-key']).toBe(key.toString('base64'));
+        expect(headers['x-amz-server-side-encryption-customer-key-md5']).toBe(createHash('md5').update(key).digest('base64'));
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  describe('never prints credentials', () => {
+    const secrets = {
+      ZEEBE_BROKER_DATA_BACKUP_S3_ACCESSKEY: 'AKIARECOGNISABLE7788',
+      ZEEBE_BROKER_DATA_BACKUP_S3_SECRETKEY: 'recognisable/Secret+Key/7788',
+      ZEEBE_BROKER_DATA_BACKUP_S3_SSECKEY: Buffer.from('recognisable-customer-key-7788!!').toString('base64'),
+    };
+    const expectNoSecretIn = (output: string) => {
+      for (const secret of Object.values(secrets)) expect(output).not.toContain(secret);
+      expect(output).not.toMatch(/recognisable|RECOGNISABLE/i);
+    };
+
+    it('in --print-config', async () => {
+      const work = await tempDir();
+      const run = await runRestore(['--print-config'], { cwd: work, env: onePartition(work, secrets) });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/secretKey/);
+      expectNoSecretIn(run.stdout + run.stderr);
+    });
+
+    it.each(['text', 'json'])('when the server rejects them (%s log)', async (format) => {
+      const work = await tempDir();
+      const run = await runRestore([`--backupId=${backupId}`, `--log-format=${format}`], { cwd: work, env: onePartition(work, secrets) });
+      expect(run.code).toBe(6);
+      expect(run.stderr).toContain(`s3://${bucket}/`);
+      expect(run.stderr).toMatch(/InvalidAccessKeyId/);
+      expectNoSecretIn(run.stdout + run.stderr);
+    });
+
+    it('when the bucket does not exist', async () => {
+      const work = await tempDir();
+      const env = onePartition(work, {
+        ...secrets,
+        ZEEBE_BROKER_DATA_BACKUP_S3_ACCESSKEY: 'S3RVER',
+        ZEEBE_BROKER_DATA_BACKUP_S3_BUCKETNAME: 'no-such-bucket',
+      });
+      const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });
+      expect(run.code).toBe(6);
+      expect(run.stderr).toMatch(/s3:\/\/no-such-bucket\/.*the bucket does not exist/);
+      expectNoSecretIn(run.stdout + run.stderr);
+    });
+  });
+});

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { createDeflate, createGzip, createZstdCompress } from 'node:zlib';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { PartitionBackup, SourceFile } from '../../src/demo/filesystem-backup-writer.js';
+import { jsonLong } from '../../src/manifest/lossless-json.js';
+import { contentKey, manifestKey } from '../../src/store/store-layout.js';
+
+/** s3rver accepts only its built-in account. */
+export const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export function s3TestClient(endpoint: string): S3Client {
+  return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3rverCredentials });
+}
+
+/** A new bucket with a unique name, so tests never see each other's objects. */
+export async function createTestBucket(client: S3Client): Promise<string> {
+  const bucket = `backups-${randomUUID().slice(0, 13)}`;
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+
+/**
+ * The S3 manifest as brokers of each generation wrote it (backup-store-format.md §2.1):
+ * 8.1 lists plain name arrays; 8.5 keys file sets by name with an optional compressionAlgorithm
+ * and writes epoch-second timestamps with nanoseconds; 8.9 adds descriptor fields, writes ISO
+ * timestamps and, with them, the v2 key layout.
+ */
+export type S3ManifestDialect = '8.1' | '8.5' | '8.9';
+
+export type S3Compression = 'zstd' | 'gz' | 'deflate';
+
+export interface S3PartitionBackup extends Omit<PartitionBackup, 'descriptor'> {
+  dialect: S3ManifestDialect;
+  descriptor?: PartitionBackup['descriptor'] & { firstLogPosition?: bigint };
+  /** The broker's `compression` setting: files strictly larger than 8 MiB are stored compressed with it. */
+  compression?: S3Compression;
+  basePath?: string;
+}
+
+/** Brokers compress only files strictly larger than this. */
+export const compressionThreshold = 8 * 1024 * 1024;
+
+/**
+ * Uploads one partition's backup under the keys, and with the manifest, its broker generation
+ * writes. Returns the names of the files it stored compressed.
+ */
+export async function uploadS3Backup(client: S3Client, bucket: string, backup: S3PartitionBackup): Promise<string[]> {
+  if (backup.compression && backup.dialect === '8.1') throw new Error('8.1 brokers did not compress backups');
+  const keyOf = layoutOf(backup);
+  const upload = async (kind: 'snapshot' | 'segments', files: SourceFile[]) => {
+    const stored: Record<string, { compressionAlgorithm?: string }> = {};
+    for (const file of files) {
+      const compress = backup.compression && (await stat(file.source)).size > compressionThreshold;
+      const body = compress ? await compressed(file.source, backup.compression!) : await readFile(file.source);
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf.content(kind, file.name), Body: body }));
+      stored[file.name] = compress ? { compressionAlgorithm: backup.compression! } : {};
+    }
+    return stored;
+  };
+  const snapshotFiles = await upload('snapshot', backup.snapshotFiles ?? []);
+  const segmentFiles = await upload('segments', backup.segmentFiles);
+  const manifest = manifestOf(backup, snapshotFiles, segmentFiles);
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf.manifest, Body: JSON.stringify(manifest) }));
+  return Object.entries({ ...snapshotFiles, ...segmentFiles }).flatMap(([name, meta]) => (meta.compressionAlgorithm ? [name] : []));
+}
+
+function layoutOf(backup: S3PartitionBackup) {
+  const { partitionId: p, checkpointId: c, nodeId } = backup;
+  const base = backup.basePath ? `${backup.basePath}/` : '';
+  const node = String(nodeId);
+  return backup.dialect === '8.9'
+    ? {
+        manifest: base + manifestKey(p, c, node),
+        content: (kind: 'snapshot' | 'segments', name: string) => base + contentKey(p, c, node, kind, name),
+      }
+    : {
+        manifest: `${base}${p}/${c}/${node}/manifest.json`,
+        content: (kind: 'snapshot' | 'segments', name: string) => `${base}${p}/${c}/${node}/${kind}/${name}`,
+      };
+}
+
+type FileSet = Record<string, { compressionAlgorithm?: string }>;
+
+function manifestOf(backup: S3PartitionBackup, snapshotFiles: FileSet, segmentFiles: FileSet) {
+  const createdAt = backup.createdAt ?? new Date().toISOString();
+  const timestamp = backup.dialect === '8.9' ? createdAt : epochSecondsWithNanos(createdAt);
+  const descriptor = backup.descriptor && {
+    snapshotId: backup.descriptor.snapshotId ?? null,
+    checkpointPosition: jsonLong(backup.descriptor.checkpointPosition),
+    numberOfPartitions: backup.descriptor.numberOfPartitions,
+    brokerVersion: backup.descriptor.brokerVersion,
+    ...(backup.dialect === '8.9'
+      ? {
+          firstLogPosition: backup.descriptor.firstLogPosition === undefined ? null : jsonLong(backup.descriptor.firstLogPosition),
+          checkpointTimestamp: createdAt,
+          checkpointType: 'MANUAL_BACKUP',
+        }
+      : {}),
+  };
+  const files =
+    backup.dialect === '8.1'
+      ? { snapshotFileNames: Object.keys(snapshotFiles), segmentFileNames: Object.keys(segmentFiles) }
+      : { snapshotFiles: { files: snapshotFiles }, segmentFiles: { files: segmentFiles } };
+  return {
+    id: { partitionId: backup.partitionId, checkpointId: jsonLong(backup.checkpointId), nodeId: backup.nodeId },
+    descriptor: descriptor ?? null,
+    statusCode: (backup.status ?? 'COMPLETED').toLowerCase(),
+    failureReason: backup.failureReason ?? null,
+    ...files,
+    createdAt: timestamp,
+    modifiedAt: timestamp,
+  };
+}
+
+/** Jackson's Instant format up to 8.8: a JSON number of seconds with nine fraction digits. */
+function epochSecondsWithNanos(iso: string): unknown {
+  const millis = Date.parse(iso);
+  const seconds = Math.floor(millis / 1000);
+  const nanos = `${String(millis % 1000).padStart(3, '0')}560717`;
+  return JSON.rawJSON(`${seconds}.${nanos}`);
+}
+
+/**
+ * The file as commons-compress streams it: for zstd a frame without a content size, because
+ * zstd-jni's output stream does not know the size up front. Node's streaming compressor behaves
+ * the same; the check keeps the tests honest should that ever change.
+ */
+async function compressed(path: string, algorithm: S3Compression): Promise<Buffer> {
+  const compressor = { zstd: createZstdCompress, gz: createGzip, deflate: createDeflate }[algorithm]();
+  const [bytes] = await Promise.all([buffer(compressor), pipeline(createReadStream(path), compressor)]);
+  if (algorithm === 'zstd' && zstdFrameDeclaresContentSize(bytes)) {
+    throw new Error(`zstd output for ${path} declares its content size; brokers' streams do not`);
+  }
+  return bytes;
+}
+
+/** RFC 8878 §3.1.1.1.1: a content size is present if the FCS flag is set or the frame is single-segment. */
+function zstdFrameDeclaresContentSize(frame: Buffer): boolean {
+  const descriptor = frame[4]!;
+  return descriptor >> 6 !== 0 || (descriptor & 0x20) !== 0;
+}
