@@ -6,6 +6,7 @@ import { createLogger, type LogFormat, type Logger } from '../log/logger.js';
 import { restoreBroker } from '../restore/restore-broker.js';
 import { openStore } from '../store/open-store.js';
 import { formatBytes } from '../util/format.js';
+import { agentVersion } from './agent-version.js';
 import { parseBackupId } from './backup-id.js';
 import { exitCodeTable } from './exit-codes.js';
 
@@ -57,7 +58,7 @@ async function parseArguments(argv: string[]): Promise<RestoreArguments> {
     .epilogue(usageExamples)
     .strict()
     .help()
-    .version()
+    .version(agentVersion)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(true)
     .fail((message, error) => {
@@ -95,21 +96,30 @@ async function runRestore(args: RestoreArguments, log: Logger): Promise<number> 
   process.on('SIGTERM', stopOn('SIGTERM'));
   try {
     const started = performance.now();
-    const results = await restoreBroker({
+    const outcome = await restoreBroker({
       config: loaded.config,
       backupId,
       store,
       log,
       signal: controller.signal,
+      agentVersion,
       ...(args.concurrency ? { concurrency: args.concurrency } : {}),
     });
-    const seconds = (performance.now() - started) / 1000;
-    const bytes = results.reduce((sum, result) => sum + result.bytes, 0);
-    log.info(
-      `Restored partitions ${results.map((result) => result.partitionId).join(', ')}: ${formatBytes(bytes)} in ` +
-        `${seconds.toFixed(1)} s (${formatBytes(bytes / Math.max(seconds, 0.001))}/s).`,
-      { bytes, seconds: Number(seconds.toFixed(3)) },
-    );
+    if (outcome.kind === 'alreadyRestored') {
+      log.info(
+        `Backup ${backupId} was already restored on this node at ${outcome.record.restoredAt} ` +
+          `(partitions ${outcome.record.partitions.join(', ')}); nothing was changed.`,
+        { alreadyRestored: true },
+      );
+    } else {
+      const seconds = (performance.now() - started) / 1000;
+      const bytes = outcome.partitions.reduce((sum, result) => sum + result.bytes, 0);
+      log.info(
+        `Restored partitions ${outcome.partitions.map((result) => result.partitionId).join(', ')}: ${formatBytes(bytes)} in ` +
+          `${seconds.toFixed(1)} s (${formatBytes(bytes / Math.max(seconds, 0.001))}/s).`,
+        { bytes, seconds: Number(seconds.toFixed(3)) },
+      );
+    }
     log.info(`Successfully restored broker from backup ${backupId}`, { backupId });
     return ExitCode.success;
   } finally {

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { asLocalStorageError, errnoCode, RestoreError } from '../errors.js';
 
 export interface DataDirectoryState {
@@ -16,7 +16,10 @@ export async function checkDataDirectory(dataDirectory: string, ignoreFilesInTar
   try {
     info = await stat(dataDirectory);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return { exists: false, ignoredEntries: [] };
+    if (errnoCode(error) === 'ENOENT') {
+      await refuseDanglingLink(dataDirectory);
+      return { exists: false, ignoredEntries: [] };
+    }
     throw asLocalStorageError(error, 'inspect the data directory', dataDirectory);
   }
   if (!info.isDirectory()) {
@@ -41,4 +44,16 @@ export async function checkDataDirectory(dataDirectory: string, ignoreFilesInTar
     );
   }
   return { exists: true, ignoredEntries: entries.sort() };
+}
+
+/** A data directory that is a link to nothing is a mount or volume that is missing: never create its target. */
+async function refuseDanglingLink(dataDirectory: string): Promise<void> {
+  const link = await lstat(dataDirectory).catch(() => undefined);
+  if (!link?.isSymbolicLink()) return;
+  const target = await readlink(dataDirectory).catch(() => '?');
+  throw new RestoreError(
+    'localStorage',
+    `The data directory ${dataDirectory} is a symbolic link to ${target}, which does not exist. ` +
+      `Mount or create the target, or point the data directory setting at a real directory.`,
+  );
 }

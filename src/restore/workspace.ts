@@ -1,11 +1,22 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { asLocalStorageError } from '../errors.js';
+import { asLocalStorageError, errnoCode } from '../errors.js';
 import { fsyncDirectory } from '../util/fsync.js';
+import { removeRestoreRecord, type RestoreRecord, writeRestoreRecord } from './restore-record.js';
 
 /** Everything a broker reads from a restored node lives under this top-level directory. */
 export const raftDirectoryName = 'raft-partition';
 export const stagingDirectoryName = '.zeebe-restore-staging';
+const ownerFileName = 'owner.json';
+
+/** Who is filling a staging area: tells a later run whether it is abandoned or still in use. */
+export interface StagingOwner {
+  pid: number;
+  hostname: string;
+  backupId: string;
+  startedAt: string;
+}
 
 /**
  * The staging area lives inside the data directory, so it is on the same file system even when
@@ -13,7 +24,7 @@ export const stagingDirectoryName = '.zeebe-restore-staging';
  * never sees a half-restored node. Until then, discard() puts the node back as the guard found it.
  */
 export class RestoreWorkspace {
-  private moved = false;
+  private committed = false;
 
   private constructor(
     readonly dataDirectory: string,
@@ -22,14 +33,21 @@ export class RestoreWorkspace {
     private readonly createdRoot: string | undefined,
   ) {}
 
-  static async create(dataDirectory: string): Promise<RestoreWorkspace> {
+  static async create(dataDirectory: string, backupId: bigint): Promise<RestoreWorkspace> {
     const createdRoot = await mkdir(dataDirectory, { recursive: true }).catch((error: unknown) => {
       throw asLocalStorageError(error, 'create the data directory', dataDirectory);
     });
     const stagingDirectory = join(dataDirectory, stagingDirectoryName);
     const workspace = new RestoreWorkspace(dataDirectory, stagingDirectory, createdRoot);
+    const owner: StagingOwner = {
+      pid: process.pid,
+      hostname: hostname(),
+      backupId: backupId.toString(),
+      startedAt: new Date().toISOString(),
+    };
     try {
       await mkdir(stagingDirectory);
+      await writeFile(join(stagingDirectory, ownerFileName), JSON.stringify(owner));
     } catch (error) {
       await workspace.discard();
       throw asLocalStorageError(error, 'create the staging directory', stagingDirectory);
@@ -41,23 +59,90 @@ export class RestoreWorkspace {
     return join(this.stagingDirectory, raftDirectoryName, 'partitions', String(partitionId));
   }
 
-  /** Moves the restored partitions into place in one step and makes that durable. */
-  async commit(): Promise<void> {
-    const target = join(this.dataDirectory, raftDirectoryName);
+  /**
+   * Records the restore, then moves the partitions into place in one rename. A crash between the
+   * two leaves a record next to a complete staging area, which the next run finishes.
+   */
+  async commit(record: RestoreRecord): Promise<void> {
     try {
       await fsyncDirectory(join(this.stagingDirectory, raftDirectoryName));
-      await rename(join(this.stagingDirectory, raftDirectoryName), target);
-      this.moved = true;
-      await fsyncDirectory(this.dataDirectory);
-      await rm(this.stagingDirectory, { recursive: true, force: true });
+      this.committed = true;
+      await writeRestoreRecord(this.dataDirectory, record, join(this.stagingDirectory, 'restore-record.tmp'));
+      await moveIntoPlace(this.dataDirectory);
     } catch (error) {
-      throw asLocalStorageError(error, 'move the restored partitions into', target);
+      throw asLocalStorageError(error, 'move the restored partitions into', this.dataDirectory);
     }
   }
 
   /** Removes everything this run created; the guard made sure none of it existed before. */
   async discard(): Promise<void> {
-    if (this.moved) await rm(join(this.dataDirectory, raftDirectoryName), { recursive: true, force: true });
+    if (this.committed) {
+      await rm(join(this.dataDirectory, raftDirectoryName), { recursive: true, force: true });
+      await removeRestoreRecord(this.dataDirectory);
+    }
     await rm(this.createdRoot ?? this.stagingDirectory, { recursive: true, force: true });
   }
+}
+
+/** The commit's second half, also used to finish a commit a crash interrupted. */
+export async function moveIntoPlace(dataDirectory: string): Promise<void> {
+  const staging = join(dataDirectory, stagingDirectoryName);
+  await rename(join(staging, raftDirectoryName), join(dataDirectory, raftDirectoryName));
+  await fsyncDirectory(dataDirectory);
+  await rm(staging, { recursive: true, force: true });
+}
+
+export interface StagingLeftover {
+  path: string;
+  /** Undefined when the owner file was not written yet (or is damaged). */
+  owner?: StagingOwner;
+  /** Whether it holds restored partitions; complete and verified only if a restore record exists. */
+  holdsPartitions: boolean;
+}
+
+export async function findStagingLeftover(dataDirectory: string): Promise<StagingLeftover | undefined> {
+  const path = join(dataDirectory, stagingDirectoryName);
+  let ownerText: string | undefined;
+  try {
+    ownerText = await readFile(join(path, ownerFileName), 'utf8');
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOTDIR') return undefined;
+    if (code !== 'ENOENT') throw asLocalStorageError(error, 'inspect', path);
+    if (!(await exists(path))) return undefined;
+  }
+  const leftover: StagingLeftover = {
+    path,
+    holdsPartitions: await exists(join(path, raftDirectoryName)),
+  };
+  const owner = ownerText === undefined ? undefined : parseOwner(ownerText);
+  if (owner) leftover.owner = owner;
+  return leftover;
+}
+
+/** A live process on this host still owns the staging area: another restore is running. */
+export function isOwnerAlive(owner: StagingOwner): boolean {
+  if (owner.hostname !== hostname() || owner.pid === process.pid) return false;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}
+
+function parseOwner(text: string): StagingOwner | undefined {
+  try {
+    const owner = JSON.parse(text) as StagingOwner;
+    return typeof owner.pid === 'number' && typeof owner.hostname === 'string' ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

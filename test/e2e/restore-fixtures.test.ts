@@ -36,7 +36,12 @@ describe('restoring files written by Zeebe 8.5.4 from a filesystem store', () =>
     expect(messageOf(run.lastLine)).toBe(`Successfully restored broker from backup ${backupId}`);
 
     const data = join(work, 'data');
-    expect(await readdir(data)).toEqual(['raft-partition']);
+    expect((await readdir(data)).sort()).toEqual(['.zeebe-restore.json', 'raft-partition']);
+    expect(JSON.parse(readFileSync(join(data, '.zeebe-restore.json'), 'utf8'))).toMatchObject({
+      backupId: String(backupId),
+      nodeId: 1,
+      partitions: [2],
+    });
     expect(await readdir(join(data, 'raft-partition/partitions'))).toEqual(['2']);
     const partition = join(data, 'raft-partition/partitions/2');
     expect((await readdir(partition)).sort()).toEqual([
