@@ -48,7 +48,8 @@ function describeIssue(issue: z.core.$ZodIssue, bindings: readonly Binding[]): s
   const { setting, origin, value } = binding;
   if (value === undefined) return `${setting.name} is not set; set ${acceptedKeys(setting)}.`;
   const where = origin.source === defaultSource ? `${setting.name} (default)` : `${origin.key} (${origin.source})`;
-  return `${where} = ${origin.value} ${issue.message}.`;
+  const from = origin.written === undefined ? '' : ` (resolved from ${origin.written})`;
+  return `${where} = ${origin.value}${from} ${issue.message}.`;
 }
 
 /**

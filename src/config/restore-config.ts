@@ -1,3 +1,5 @@
+import type { PlaceholderUse } from './placeholders.js';
+
 /**
  * The settings the restore needs, resolved from defaults, the broker's YAML file and environment
  * variables exactly as the broker on the same node resolves them.
@@ -87,6 +89,15 @@ export interface SettingOrigin {
   source: string;
   /** Display value, with secrets already masked. */
   value: string;
+  /** The names looked up for the placeholders in the written value, in order (no values). */
+  placeholders?: PlaceholderUse[];
+  /** The value as written, when it has placeholders; left out for secrets. */
+  written?: string;
+  /**
+   * For a setting left at its default although a key was written: the key whose value resolved to
+   * empty through placeholders (Helm's `${VALUES_ORCHESTRATION_NODE_ID:}` with the variable unset).
+   */
+  blank?: { key: string; source: string; placeholders: PlaceholderUse[] };
 }
 
 export interface LoadedConfig {

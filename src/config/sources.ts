@@ -19,13 +19,25 @@ export interface RawEntry {
 export interface ConfigSource {
   readonly name: string;
   /**
-   * Every spelling in this source that binds the key. More than one means the user wrote the same
-   * key twice (`nodeId` and `node-id`, or two environment variable variants).
+   * Every spelling in this source that binds the key (relaxed binding). More than one means the
+   * user wrote the same key twice (`nodeId` and `node-id`, or two environment variable variants).
+   * Empty values are left out, as if not set, unless `includeEmpty`: placeholder lookups see them,
+   * like Spring does.
    */
-  lookup(key: string): RawEntry[];
-  /** Whether any key lies below `key`, e.g. an element of the indexed list `key`. */
+  lookup(key: string, options?: { includeEmpty?: boolean }): RawEntry[];
+  /**
+   * The entry Spring's own `PropertySource#getProperty(name)` of this source returns: for a YAML
+   * file the key exactly as flattened (`zeebe.broker.cluster.nodeId`), for the environment the
+   * variable named exactly so or by `SystemEnvironmentPropertySource`'s variants. Empty values
+   * included. Used for placeholders, whose names need not be canonical property names.
+   */
+  property(name: string): RawEntry | undefined;
+  /** Whether any key with a non-empty value lies below `key`, e.g. an element of the indexed list `key`. */
   hasKeysUnder(key: string): boolean;
 }
+
+/** Blank values count as not set, as Helm templates render unset values as empty strings. */
+export const isBlank = (value: RawValue): boolean => typeof value === 'string' && value.trim() === '';
 
 export const environmentSourceName = 'environment';
 
@@ -37,32 +49,55 @@ function createSource(
   name: string,
   entries: { segments: string[]; entry: RawEntry }[],
   form: (segments: readonly string[]) => string,
+  exactNames: (name: string) => string[],
 ): ConfigSource {
   const byForm = new Map<string, RawEntry[]>();
+  const byKey = new Map<string, RawEntry>();
   for (const { segments, entry } of entries) {
     const key = form(segments);
     byForm.set(key, [...(byForm.get(key) ?? []), entry]);
+    if (!byKey.has(entry.key)) byKey.set(entry.key, entry);
   }
+  const nonBlank = (found: RawEntry[]) => found.filter((entry) => !isBlank(entry.value));
   return {
     name,
-    lookup: (key) => byForm.get(form(canonicalSegments(key))) ?? [],
+    lookup: (key, options = {}) => {
+      const found = byForm.get(form(canonicalSegments(key))) ?? [];
+      return options.includeEmpty ? found : nonBlank(found);
+    },
+    property: (propertyName) =>
+      exactNames(propertyName)
+        .map((candidate) => byKey.get(candidate))
+        .find((entry) => entry !== undefined),
     hasKeysUnder: (key) => {
       const prefix = `${form(canonicalSegments(key))}.`;
-      return [...byForm.keys()].some((candidate) => candidate.startsWith(prefix));
+      return [...byForm].some(([candidate, found]) => candidate.startsWith(prefix) && nonBlank(found).length > 0);
     },
   };
 }
 
 const yamlForm = (segments: readonly string[]): string => segments.join('.');
 
+/** The names Spring's `SystemEnvironmentPropertySource#resolvePropertyName` tries, in order. */
+function environmentVariants(name: string): string[] {
+  const variants = (candidate: string) => [
+    candidate,
+    candidate.replaceAll('.', '_'),
+    candidate.replaceAll('-', '_'),
+    candidate.replaceAll('.', '_').replaceAll('-', '_'),
+  ];
+  const upper = name.toUpperCase();
+  return upper === name ? variants(name) : [...variants(name), ...variants(upper)];
+}
+
 export function environmentSource(env: NodeJS.ProcessEnv): ConfigSource {
+  // Empty variables are kept for placeholder lookups; settings treat them as not set (see lookup).
   const entries = Object.entries(env).flatMap(([name, value]) =>
-    // Helm templates often render unset values as empty variables; treat them as not set.
-    value === undefined || value.trim() === ''
+    value === undefined
       ? []
       : [{ segments: environmentSegments(name), entry: { key: name, source: environmentSourceName, value } }],
   );
-  return createSource(environmentSourceName, entries, relaxedForm);
+  return createSource(environmentSourceName, entries, relaxedForm, environmentVariants);
 }
 
 type Flattened = { segments: string[]; entry: RawEntry }[];
@@ -75,10 +110,10 @@ const isScalar = (value: unknown): value is string | number | boolean =>
  * indexed keys, the same shape as `…_FIXED_0_NODES_1_NODEID` in the environment.
  */
 function flatten(value: unknown, segments: string[], key: string, source: string, out: Flattened): void {
-  if (value === null || value === undefined) return;
-  if (isScalar(value)) {
-    const text = String(value);
-    if (text.trim() !== '') out.push({ segments, entry: { key, source, value: text } });
+  if (value === undefined) return;
+  // Spring's YamlProcessor flattens `key:` (null) to an empty string; settings treat it as not set.
+  if (value === null || isScalar(value)) {
+    if (key !== '') out.push({ segments, entry: { key, source, value: value === null ? '' : String(value) } });
   } else if (Array.isArray(value)) {
     if (value.every(isScalar)) {
       out.push({ segments, entry: { key, source, value: value.map(String) } });
@@ -112,7 +147,7 @@ function yamlSources(file: string): ConfigSource[] {
     const name = documents.length > 1 ? `${file} (document ${index + 1})` : file;
     const entries: Flattened = [];
     flatten(content, [], '', name, entries);
-    return createSource(name, entries, yamlForm);
+    return createSource(name, entries, yamlForm, (propertyName) => [propertyName]);
   });
 }
 
