@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['./test/support/s3-server.ts'],
+    globalSetup: ['./test/support/s3-server.ts', './test/support/azurite-server.ts', './test/support/gcs-emulator.ts'],
     setupFiles: ['test/support/cleanup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

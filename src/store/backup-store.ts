@@ -20,6 +20,13 @@ export interface BackupCopy {
 
 export type BackupFileKind = 'snapshot' | 'segments';
 
+/** One per-partition backup metadata file (Zeebe 8.9+, `[base/]metadata/<P>/…json`), unparsed. */
+export interface PartitionMetadataFile {
+  /** Store-specific key or path, for messages. */
+  location: string;
+  text: string;
+}
+
 /**
  * The small surface the restore needs from a backup store. Each store (filesystem, S3, GCS,
  * Azure) implements it in one file; everything else is store-agnostic.
@@ -29,12 +36,18 @@ export interface BackupStore {
   readonly description: string;
   /** How many file transfers this store serves well at once. */
   readonly maxConcurrentTransfers: number;
-  /** All manifests for exactly this partition and backup id, from any node. */
-  listManifests(partitionId: number, checkpointId: bigint): Promise<ManifestRef[]>;
+  /** All manifests of exactly this partition (and backup id, if given), from any node. */
+  listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]>;
   /** Reads and parses one manifest; its id must match the ref. */
   readManifest(ref: ManifestRef): Promise<BackupManifest>;
   /** A stream of one file's stored bytes (still compressed if the manifest says so). */
   openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * Every JSON file below `[base/]metadata/<partitionId>/`: the checkpoint and backup-range
+   * metadata 8.9+ brokers keep per partition (continuous backups). None when the store holds none.
+   * Optional: a store without it makes `--from/--to` fall back to reading every manifest.
+   */
+  readPartitionMetadata?(partitionId: number): Promise<PartitionMetadataFile[]>;
   /** Stored size in bytes, where the store knows it cheaply. */
   fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined>;
   close(): Promise<void>;

@@ -1,12 +1,13 @@
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { errnoCode, RestoreError, StoreUnavailableError } from '../errors.js';
+import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
-import { parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef } from './backup-store.js';
-import { contentKey, manifestKey, manifestsPrefix, nodeIdFromSegment } from './store-layout.js';
+import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
+import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
 
 /** Zeebe's FILESYSTEM store: a directory, usually a shared mount, in the v2 layout. */
 export class FilesystemStore implements BackupStore {
@@ -17,28 +18,74 @@ export class FilesystemStore implements BackupStore {
     this.description = `filesystem store ${basePath}`;
   }
 
-  async listManifests(partitionId: number, checkpointId: bigint): Promise<ManifestRef[]> {
+  async listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
     await this.requireBasePath();
-    const directory = join(this.basePath, manifestsPrefix(partitionId, checkpointId));
-    const nodeSegments = await this.call(`list ${directory}`, async () => {
+    const partitionDirectory = join(this.basePath, manifestsPrefix(partitionId));
+    const backupIds = checkpointId === undefined ? await this.entriesOf(partitionDirectory) : [String(checkpointId)];
+    const keys = await Promise.all(
+      backupIds.map(async (backupId) => {
+        const nodeSegments = await this.entriesOf(join(partitionDirectory, backupId));
+        return nodeSegments.map((nodeSegment) => `${manifestsPrefix(partitionId)}${backupId}/${nodeSegment}/manifest.json`);
+      }),
+    );
+    return keys.flat().flatMap((key) => {
+      const parsed = parseManifestKey(key, 'v2');
+      return parsed ? [{ ...parsed, location: join(this.basePath, key) }] : [];
+    });
+  }
+
+  /** A directory's entries; a directory that does not exist has none. */
+  private async entriesOf(directory: string): Promise<string[]> {
+    return this.call(`list ${directory}`, async () => {
       try {
         return await readdir(directory);
       } catch (error) {
-        if (errnoCode(error) === 'ENOENT') return [];
+        if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
         throw error;
       }
-    });
-    return nodeSegments.flatMap((nodeSegment) => {
-      const nodeId = nodeIdFromSegment(nodeSegment);
-      if (nodeId === undefined) return [];
-      const location = join(this.basePath, manifestKey(partitionId, checkpointId, nodeSegment));
-      return [{ partitionId, checkpointId, nodeId, nodeSegment, location }];
     });
   }
 
   async readManifest(ref: ManifestRef): Promise<BackupManifest> {
-    const text = await this.call(`read ${ref.location}`, () => readFile(ref.location, 'utf8'));
+    const text = await this.call(`read ${ref.location}`, async () => {
+      // Non-blocking, so a FIFO planted in the store cannot hang the restore; checked before reading.
+      const handle = await open(ref.location, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        const info = await handle.stat();
+        if (!info.isFile()) {
+          throw new BackupInvalidError(`Backup manifest ${ref.location} is not a regular file; the backup store has been altered.`);
+        }
+        if (info.size > maxManifestBytes) throw manifestTooLargeError(ref.location, info.size);
+        return await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    });
     return parseManifestFor(text, ref);
+  }
+
+  async readPartitionMetadata(partitionId: number): Promise<PartitionMetadataFile[]> {
+    await this.requireBasePath();
+    const directory = join(this.basePath, partitionMetadataPrefix(partitionId));
+    const names = (await this.entriesOf(directory)).filter(isPartitionMetadataName).sort();
+    return Promise.all(
+      names.map(async (name) => {
+        const location = join(directory, name);
+        const text = await this.call(`read ${location}`, async () => {
+          const handle = await open(location, constants.O_RDONLY | constants.O_NONBLOCK);
+          try {
+            const info = await handle.stat();
+            if (!info.isFile() || info.size > maxPartitionMetadataBytes) {
+              throw new BackupInvalidError(`Backup metadata ${location} is not a regular file of at most ${maxPartitionMetadataBytes} bytes.`);
+            }
+            return await handle.readFile('utf8');
+          } finally {
+            await handle.close();
+          }
+        });
+        return { location, text };
+      }),
+    );
   }
 
   async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
@@ -54,6 +101,20 @@ export class FilesystemStore implements BackupStore {
       }),
     );
     return stream;
+  }
+
+  /**
+   * Copies a stored file over `destination` inside the kernel (KernelCopySource in
+   * restore/transfer-file.ts): copy_file_range, which NFS 4.2 and CIFS even turn into a copy on
+   * the server, or a reflink where the store and the data directory share a file system that
+   * supports it. Anything but a regular file (a FIFO, a device) is left to openFile's stream.
+   */
+  async copyToLocalFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, destination: string): Promise<boolean> {
+    const path = this.pathOf(copy, kind, fileName);
+    // stat, not open: opening a FIFO would block.
+    if (!(await stat(path)).isFile()) return false;
+    await copyFile(path, destination, constants.COPYFILE_FICLONE);
+    return true;
   }
 
   async fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {

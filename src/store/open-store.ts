@@ -13,12 +13,18 @@ export async function openStore(config: StoreConfig): Promise<BackupStore> {
       const { S3Store } = await import('./s3-store.js');
       return new S3Store(config);
     }
+    case 'GCS': {
+      const { GcsStore } = await import('./gcs-store.js');
+      return new GcsStore(config);
+    }
+    case 'AZURE': {
+      const { AzureStore } = await import('./azure-store.js');
+      return AzureStore.open(config);
+    }
     case 'NONE':
       throw new UsageError(
         'No backup store is configured. Set zeebe.broker.data.backup.store (or camunda.data.backup.store) ' +
           'to S3, GCS, AZURE or FILESYSTEM, with the same settings the brokers used to take the backup.',
       );
-    default:
-      throw new UsageError(`The ${config.type} backup store is not supported by this version of the restore agent yet.`);
   }
 }

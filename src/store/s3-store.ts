@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import {
   GetObjectCommand,
   type GetObjectCommandInput,
@@ -12,16 +13,13 @@ import {
 import type { S3StoreConfig } from '../config/restore-config.js';
 import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
-import { parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef } from './backup-store.js';
+import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { resumableDownload } from './resumable-download.js';
-import { contentKey, manifestsPrefix, nodeIdFromSegment } from './store-layout.js';
+import { batchRetryStrategy } from './s3-retry.js';
+import { contentKey, type Layout, manifestsPrefix, parseManifestKey } from './store-layout.js';
 
-/**
- * Brokers up to 8.8 wrote `P/C/N/…` ("legacy"); 8.9 and newer write `manifests/…` and
- * `contents/…` ("v2"), like the other stores (backup-store-format.md §1).
- */
-type Layout = 'legacy' | 'v2';
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not S3. */
 const maxParallelTransfers = 16;
@@ -61,27 +59,63 @@ export class S3Store implements BackupStore {
     this.description = `S3 bucket ${this.bucket}${config.basePath ? ` under ${config.basePath}/` : ''} (${this.server})`;
   }
 
-  async listManifests(partitionId: number, checkpointId: bigint): Promise<ManifestRef[]> {
+  async listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
     const layouts: Layout[] = ['v2', 'legacy'];
     const found = await Promise.all(layouts.map((layout) => this.listManifestsIn(layout, partitionId, checkpointId)));
     return found.flat();
   }
 
   async readManifest(ref: ManifestRef): Promise<BackupManifest> {
-    const text = await this.call('read', ref.location, async () => {
-      const response = await this.client.send(new GetObjectCommand({ ...this.object(ref.location), ...this.encryption }));
-      return (await response.Body?.transformToString('utf8')) ?? '';
+    // The SDK retries a request until its headers arrive, not a body that breaks off: manifests
+    // come through the same resumable download as files, and a huge one is refused unread.
+    const body = await this.download(ref.location, undefined, (size) => {
+      if (size > maxManifestBytes) throw manifestTooLargeError(ref.location, size);
     });
-    return parseManifestFor(text, ref);
+    return parseManifestFor(await text(body), ref);
+  }
+
+  /** 8.9+ brokers write it in the v2 layout only: `[base/]metadata/<P>/…json`. */
+  async readPartitionMetadata(partitionId: number): Promise<PartitionMetadataFile[]> {
+    const prefix = this.base + partitionMetadataPrefix(partitionId);
+    const keys = await this.call('list', prefix, async () => {
+      const found: string[] = [];
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
+        for (const { Key } of page.Contents ?? []) {
+          if (Key?.startsWith(prefix) && isPartitionMetadataName(Key.slice(prefix.length))) found.push(Key);
+        }
+      }
+      return found.sort();
+    });
+    return Promise.all(
+      keys.map(async (location) => {
+        const body = await this.download(location, undefined, (size) => {
+          if (size > maxPartitionMetadataBytes) {
+            throw new BackupInvalidError(`Backup metadata s3://${this.bucket}/${location} is ${size} bytes long, more than ${maxPartitionMetadataBytes}.`);
+          }
+        });
+        return { location, text: await text(body) };
+      }),
+    );
   }
 
   async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
-    const key = this.contentKeyOf(copy, kind, fileName);
+    return this.download(this.contentKeyOf(copy, kind, fileName), signal);
+  }
+
+  /** A stream of the object's bytes that resumes where a broken connection left off. */
+  private async download(key: string, signal?: AbortSignal, checkSize?: (size: number) => void): Promise<Readable> {
     // The first request is made here so a missing object fails with its key, not mid-pipeline.
     const first = await this.get(key, {}, signal);
     const size = first.ContentLength;
     if (size === undefined) {
+      bodyOf(first).destroy();
       throw new StoreUnavailableError(`The ${this.description} did not report the size of ${key}.`);
+    }
+    try {
+      checkSize?.(size);
+    } catch (error) {
+      bodyOf(first).destroy();
+      throw error;
     }
     return resumableDownload({
       first: bodyOf(first),
@@ -114,15 +148,19 @@ export class S3Store implements BackupStore {
     this.client.destroy();
   }
 
-  private async listManifestsIn(layout: Layout, partitionId: number, checkpointId: bigint): Promise<ManifestRef[]> {
-    // The trailing `/` keeps backup 5 from matching 50…; the pattern below still checks every key.
-    const prefix = this.base + (layout === 'v2' ? manifestsPrefix(partitionId, checkpointId) : `${partitionId}/${checkpointId}/`);
+  /** Brokers up to 8.8 wrote `P/C/N/…` ("legacy"); 8.9 and newer `manifests/…` and `contents/…` ("v2"). */
+  private async listManifestsIn(layout: Layout, partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
+    // The trailing `/` keeps backup 5 from matching 50…; the exact parse below still checks every key.
+    const idPath = checkpointId === undefined ? '' : `${checkpointId}/`;
+    const prefix = this.base + (layout === 'v2' ? manifestsPrefix(partitionId, checkpointId) : `${partitionId}/${idPath}`);
     return this.call('list', prefix, async () => {
       const refs: ManifestRef[] = [];
       for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
         for (const { Key } of page.Contents ?? []) {
-          const ref = Key === undefined ? undefined : manifestRefOf(Key, prefix, partitionId, checkpointId);
-          if (ref) refs.push(ref);
+          const parsed = Key?.startsWith(this.base) ? parseManifestKey(Key.slice(this.base.length), layout) : undefined;
+          const matches =
+            parsed?.partitionId === partitionId && (checkpointId === undefined || parsed.checkpointId === checkpointId);
+          if (parsed && matches) refs.push({ ...parsed, location: Key! });
         }
       }
       return refs;
@@ -196,7 +234,12 @@ function createClient(config: S3StoreConfig): S3Client {
       ? { credentials: { accessKeyId: config.accessKey, secretAccessKey: config.secretKey } }
       : {}),
     maxAttempts: apiCallAttempts,
-    retryMode: 'standard',
+    retryStrategy: batchRetryStrategy({
+      maxAttempts: apiCallAttempts,
+      baseDelayMs: 500,
+      throttlingBaseDelayMs: 1_000,
+      maxDelayMs: 5_000,
+    }),
     requestHandler: {
       // Until the response headers arrive; the body is guarded by the idle timeout and resumed.
       requestTimeout: config.apiCallTimeoutMs,
@@ -207,13 +250,6 @@ function createClient(config: S3StoreConfig): S3Client {
       httpsAgent: new HttpsAgent(agentOptions),
     },
   });
-}
-
-/** `<prefix><node>/manifest.json` is a manifest; content files and anything else below the prefix are not. */
-function manifestRefOf(location: string, prefix: string, partitionId: number, checkpointId: bigint): ManifestRef | undefined {
-  const nodeSegment = location.startsWith(prefix) ? /^([^/]+)\/manifest\.json$/.exec(location.slice(prefix.length))?.[1] : undefined;
-  const nodeId = nodeSegment === undefined ? undefined : nodeIdFromSegment(nodeSegment);
-  return nodeSegment === undefined || nodeId === undefined ? undefined : { partitionId, checkpointId, nodeId, nodeSegment, location };
 }
 
 /** backup-store-format.md §1: major 8 and minor ≤ 8 is legacy, anything newer v2. */
@@ -264,9 +300,13 @@ const networkCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRE
 
 /** The SDK names S3 errors by their S3 code (`NoSuchBucket`); network errors keep Node's `code`. */
 function explain(error: unknown): Explanation {
-  const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const code = errnoCode(error);
+  // Answers without an S3 error document (to HEAD requests, or from a proxy) only have their status.
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const named = error instanceof Error ? error.name : 'Error';
+  const withoutCode = /^(Unknown|\d{3}$)/.test(named);
+  const name = withoutCode && status === 403 ? 'Forbidden' : withoutCode && status === 404 ? 'NotFound' : named;
   switch (name) {
     case 'NoSuchKey':
     case 'NotFound':
@@ -311,5 +351,11 @@ function explain(error: unknown): Explanation {
   if (/region is missing/i.test(message)) {
     return { failure: 'storeUnavailable', reason: 'no AWS region is configured', hint: 'Set backup.s3.region or AWS_REGION.' };
   }
-  return { failure: 'storeUnavailable', reason: `${name}: ${message}`, hint: 'Check the S3 settings and the server.' };
+  const reason =
+    status === undefined
+      ? `${name}: ${message}`
+      : withoutCode
+        ? `the server answered HTTP ${status} without an error code`
+        : `${name} (HTTP ${status}): ${message}`;
+  return { failure: 'storeUnavailable', reason, hint: 'Check the S3 settings and the server.' };
 }

@@ -1,22 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { writeFilesystemBackup } from '../../src/demo/filesystem-backup-writer.js';
 import { generatePartitionData, type PartitionData } from '../../src/demo/synthetic-partition.js';
 import {
   fixtureCheckpoint,
-  fixtures,
   fixtureSnapshotId,
   journalFilesFor,
-  sha256,
   snapshotFiles,
   tempDir,
-  treeOf,
+  restoredPartitionsOf,
 } from '../support/fixtures.js';
+import { expectZeebeTruncatedJournal, filesystemRestoreReference, oneBrokerEnv } from '../support/restore-checks.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
-import { compressionThreshold, createTestBucket, type S3Compression, type S3ManifestDialect, type S3PartitionBackup, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
+import { compressionThreshold, createTestBucket, type S3Compression, type S3ManifestDialect, type S3PartitionBackup, s3StoreEnv, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
 import { startS3Proxy } from '../support/s3-proxy.js';
 
 const endpoint = inject('s3Endpoint');
@@ -25,30 +23,10 @@ const brokerVersions: Record<S3ManifestDialect, string> = { '8.1': '8.1.14', '8.
 
 function s3Env(work: string, bucket: string, settings: Record<string, string> = {}): Record<string, string> {
   return {
-    ZEEBE_BROKER_CLUSTER_NODEID: '0',
-    ZEEBE_BROKER_CLUSTER_CLUSTERSIZE: '1',
-    ZEEBE_BROKER_CLUSTER_REPLICATIONFACTOR: '1',
-    ZEEBE_BROKER_CLUSTER_PARTITIONSCOUNT: '2',
-    ZEEBE_BROKER_DATA_DIRECTORY: join(work, 'data'),
-    ZEEBE_BROKER_DATA_BACKUP_STORE: 'S3',
-    ZEEBE_BROKER_DATA_BACKUP_S3_BUCKETNAME: bucket,
-    ZEEBE_BROKER_DATA_BACKUP_S3_ENDPOINT: endpoint,
-    ZEEBE_BROKER_DATA_BACKUP_S3_FORCEPATHSTYLEACCESS: 'true',
-    ZEEBE_BROKER_DATA_BACKUP_S3_REGION: 'us-east-1',
-    ZEEBE_BROKER_DATA_BACKUP_S3_ACCESSKEY: 'S3RVER',
-    ZEEBE_BROKER_DATA_BACKUP_S3_SECRETKEY: 'S3RVER',
+    ...oneBrokerEnv(work, 2),
+    ...s3StoreEnv(endpoint, bucket),
     ...settings,
   };
-}
-
-/** Zeebe's own truncation of the fixture journal (journal-b-truncated-expected.sha256sums), for partition `p`. */
-function expectZeebeTruncatedJournal(partitionDirectory: string, partitionId: number): void {
-  const expected = readFileSync(join(fixtures, 'journal-b-truncated-expected.sha256sums'), 'utf8').trim().split('\n');
-  for (const line of expected) {
-    const [hash, path] = line.split(/\s+/);
-    const name = path!.split('/')[1]!.replace('partition-2-', `partition-${partitionId}-`);
-    expect(sha256(join(partitionDirectory, name)), name).toBe(hash);
-  }
 }
 
 /**
@@ -88,7 +66,7 @@ describe('restoring from an S3 store', () => {
 
   const expectRestoredLikeReference = async (work: string) => {
     const data = join(work, 'data');
-    expect(await treeOf(data)).toEqual(reference);
+    expect(await restoredPartitionsOf(data)).toEqual(reference);
     expectZeebeTruncatedJournal(join(data, 'raft-partition/partitions/2'), 2);
   };
 
@@ -105,18 +83,7 @@ describe('restoring from an S3 store', () => {
     });
     partitionTwoFiles = { snapshotFiles: await snapshotFiles(), segmentFiles: await journalFilesFor(2) };
 
-    const work = await tempDir();
-    for (const backup of partitionBackups('8.5')) {
-      await writeFilesystemBackup(join(work, 'backups'), { ...backup, status: 'COMPLETED' });
-    }
-    const env = {
-      ...s3Env(work, 'unused'),
-      ZEEBE_BROKER_DATA_BACKUP_STORE: 'FILESYSTEM',
-      ZEEBE_BROKER_DATA_BACKUP_FILESYSTEM_BASEPATH: join(work, 'backups'),
-    };
-    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });
-    expect(run.stderr).toBe('');
-    reference = await treeOf(join(work, 'data'));
+    reference = await filesystemRestoreReference(partitionBackups('8.5'), backupId);
   });
 
   afterAll(() => client.destroy());

@@ -11,6 +11,7 @@ import { findCompletedCopy } from '../../src/restore/find-backup.js';
 import type { BackupCopy } from '../../src/store/backup-store.js';
 import { S3Store } from '../../src/store/s3-store.js';
 import { tempDir } from '../support/fixtures.js';
+import { manifestOnly as commonManifestOnly } from '../support/object-store-suite.js';
 import { createTestBucket, type S3PartitionBackup, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
 import { startS3Proxy } from '../support/s3-proxy.js';
 
@@ -34,17 +35,9 @@ function configFor(bucketName: string, settings: Partial<S3StoreConfig> = {}): S
   };
 }
 
-/** A manifest without files: enough for listing and status tests. */
+/** A manifest without files in the 8.5 dialect: enough for listing and status tests. */
 function manifestOnly(partitionId: number, checkpointId: bigint, nodeId: number, extra: Partial<S3PartitionBackup> = {}): S3PartitionBackup {
-  return {
-    dialect: '8.5',
-    partitionId,
-    checkpointId,
-    nodeId,
-    descriptor: { checkpointPosition: 100n, numberOfPartitions: 3, brokerVersion: '8.5.4' },
-    segmentFiles: [],
-    ...extra,
-  };
+  return { ...commonManifestOnly(partitionId, checkpointId, nodeId), dialect: '8.5', ...extra };
 }
 
 describe('S3 store against a real S3 server', () => {

@@ -1,0 +1,108 @@
+import { type Readable, Transform } from 'node:stream';
+import type { BackupManifest } from '../manifest/manifest.js';
+import { parseManifestFor } from '../manifest/parse-manifest.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef } from './backup-store.js';
+import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
+
+export interface ObjectStoreOptions {
+  /** Objects per listing page; tests use small pages. */
+  listPageSize?: number;
+  /** How long a download may wait for its next byte before the connection counts as dead: 60 s by default. */
+  idleTimeoutMs?: number;
+}
+
+const defaultIdleTimeoutMs = 60_000;
+
+/**
+ * A store of named objects holding Zeebe's v2 layout below a key prefix: GCS (below `basePath/`)
+ * and Azure Blob Storage (a container per cluster). Listing, exact key parsing, manifest reading
+ * and content keys are the same for both; a subclass supplies the four SDK calls, each of which
+ * reports failures as RestoreErrors naming the object and what to check.
+ */
+export abstract class ObjectStore implements BackupStore {
+  abstract readonly description: string;
+  abstract readonly maxConcurrentTransfers: number;
+
+  protected readonly idleTimeoutMs: number;
+
+  /**
+   * @param base `''` or the key prefix of the store's objects, ending in `/`.
+   */
+  protected constructor(
+    protected readonly base: string,
+    options: ObjectStoreOptions,
+  ) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? defaultIdleTimeoutMs;
+  }
+
+  /** The full keys below `prefix`, following every page of the listing. */
+  protected abstract listKeys(prefix: string): AsyncIterable<string>;
+  /** A whole (small) object as text. */
+  protected abstract readText(key: string): Promise<string>;
+  /** A stream of the object's bytes that resumes where a broken connection left off. */
+  protected abstract download(key: string, signal?: AbortSignal): Promise<Readable>;
+  protected abstract sizeOf(key: string): Promise<number | undefined>;
+
+  abstract close(): Promise<void>;
+
+  async listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
+    // The trailing `/` of the prefix keeps partition 1 from matching 11 and backup 7 from 70; the
+    // exact parse still decides for every key, and skips content files and anything unknown.
+    const refs: ManifestRef[] = [];
+    for await (const key of this.listKeys(this.base + manifestsPrefix(partitionId, checkpointId))) {
+      const parsed = key.startsWith(this.base) ? parseManifestKey(key.slice(this.base.length), 'v2') : undefined;
+      if (parsed?.partitionId === partitionId && (checkpointId === undefined || parsed.checkpointId === checkpointId)) {
+        refs.push({ ...parsed, location: key });
+      }
+    }
+    return refs;
+  }
+
+  async readManifest(ref: ManifestRef): Promise<BackupManifest> {
+    return parseManifestFor(await this.readText(ref.location), ref);
+  }
+
+  openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
+    return this.download(this.contentKeyOf(copy, kind, fileName), signal);
+  }
+
+  fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {
+    return this.sizeOf(this.contentKeyOf(copy, kind, fileName));
+  }
+
+  private contentKeyOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {
+    const { partitionId, checkpointId, nodeSegment } = copy.ref;
+    return this.base + contentKey(partitionId, checkpointId, nodeSegment, kind, fileName);
+  }
+}
+
+/**
+ * The bytes of an SDK's response body, failing when none arrive for `idleMs` while the consumer
+ * is ready for more. Neither SDK notices every dead connection: GCS's HTTP layer (node-fetch 2)
+ * never ends a body whose connection closed early, and nothing times out a connection that
+ * silently stops. The failure is a plain error, so the resumable download continues from the
+ * last byte. `mapError` classifies the source's own errors.
+ */
+export function watchedBody(source: Readable, idleMs: number, mapError: (error: Error) => Error = (error) => error): Readable {
+  let lastData = Date.now();
+  const body = new Transform({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _encoding, done) {
+      lastData = Date.now();
+      done(null, chunk);
+    },
+  });
+  const watch = setInterval(() => {
+    // A full buffer means the consumer is slow, not the network.
+    if (body.readableLength < body.readableHighWaterMark && Date.now() - lastData > idleMs) {
+      body.destroy(new Error(`no data arrived for ${idleMs / 1000} s`));
+    }
+  }, Math.min(1000, idleMs / 4));
+  watch.unref();
+  body.once('close', () => {
+    clearInterval(watch);
+    source.destroy();
+  });
+  source.once('error', (error) => body.destroy(mapError(error)));
+  return source.pipe(body);
+}
