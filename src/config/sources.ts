@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import { UsageError } from '../errors.js';
 import { canonicalSegments, environmentSegments, relaxedForm } from './keys.js';
 
@@ -136,10 +136,15 @@ function yamlSources(file: string): ConfigSource[] {
   } catch (error) {
     throw new UsageError(`Cannot read configuration file ${file}: ${error instanceof Error ? error.message : String(error)}.`);
   }
-  const documents = parseAllDocuments(text);
+  // Without the parser's pretty errors: they quote the offending line, which may hold a secret.
+  const lines = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
   return documents.map((document, index) => {
     const [error] = document.errors;
-    if (error) throw new UsageError(`Configuration file ${file} is not valid YAML: ${error.message}`);
+    if (error) {
+      const { line, col } = lines.linePos(error.pos[0]);
+      throw new UsageError(`Configuration file ${file} is not valid YAML: ${error.message} (line ${line}, column ${col}).`);
+    }
     const content: unknown = document.toJS();
     if (content !== null && content !== undefined && (typeof content !== 'object' || Array.isArray(content))) {
       throw new UsageError(`Configuration file ${file} must contain a YAML mapping of keys to values.`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BackupInvalidError } from '../errors.js';
-import { JsonNumber, parseJsonLossless } from './lossless-json.js';
+import { jsonNumber, long } from './json-schemas.js';
+import { parseJsonLossless } from './lossless-json.js';
 import type { BackupFile, BackupManifest, BackupStatus } from './manifest.js';
 import { isoFromEpochMillis, isoFromEpochSeconds } from './timestamps.js';
 import { isSafeFileName } from './safe-names.js';
@@ -10,16 +11,6 @@ import { isSafeFileName } from './safe-names.js';
  * sets as objects or 8.1 name arrays, nulls) and the common one of GCS, Azure and filesystem
  * stores (upper-case status, `{ name }` lists, omitted fields). Unknown fields are ignored.
  */
-
-const jsonNumber = z.custom<JsonNumber>((value) => value instanceof JsonNumber, 'expected a number');
-
-const long = jsonNumber.transform((value, ctx) => {
-  if (!/^-?\d+$/.test(value.source)) {
-    ctx.addIssue({ code: 'custom', message: `expected a whole number, got ${value.source}` });
-    return z.NEVER;
-  }
-  return BigInt(value.source);
-});
 
 const int = long.transform((value, ctx) => {
   if (value < 0n || value > 2_147_483_647n) {
@@ -47,19 +38,23 @@ const status = z
   .transform((value) => value.toUpperCase())
   .pipe(z.enum(['IN_PROGRESS', 'COMPLETED', 'FAILED', 'DELETED']));
 
+const unsafeNameMessage = (name: string) =>
+  `unsafe file name ${JSON.stringify(name)}: it must be a plain file name without path separators`;
+
 const fileName = z.string().superRefine((name, ctx) => {
-  if (!isSafeFileName(name)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `unsafe file name ${JSON.stringify(name)}: it must be a plain file name without path separators`,
-    });
-  }
+  if (!isSafeFileName(name)) ctx.addIssue({ code: 'custom', message: unsafeNameMessage(name) });
 });
 
 /** S3: `{ "files": { "<name>": {} | { "compressionAlgorithm": "zstd" } } }`. */
 const s3FileSet = z
   .object({
-    files: z.record(fileName, optional(z.object({ compressionAlgorithm: optional(z.string()) }))),
+    files: z.record(z.string(), optional(z.object({ compressionAlgorithm: optional(z.string()) }))),
+  })
+  // Checked here rather than as the record's key schema, whose failure only says "Invalid key in record".
+  .superRefine(({ files }, ctx) => {
+    for (const name of Object.keys(files)) {
+      if (!isSafeFileName(name)) ctx.addIssue({ code: 'custom', path: ['files', name], message: unsafeNameMessage(name) });
+    }
   })
   .transform(({ files }) =>
     Object.entries(files).map(([name, meta]): BackupFile =>
@@ -100,13 +95,38 @@ const manifestSchema = z.object({
   modifiedAt: optional(instant),
 });
 
+/**
+ * A partition backup lists a snapshot's files (tens to a few thousand SST files) and its log
+ * segments (128 MiB each by default): 100 000 files would be terabytes. Anything larger is broken
+ * or hostile, and is refused before it costs memory and time.
+ */
+export const maxManifestFiles = 100_000;
+/** 100 000 file entries with compression metadata take about 7 MiB of JSON. */
+export const maxManifestBytes = 32 * 1024 * 1024;
+
+export function manifestTooLargeError(location: string, bytes: number): BackupInvalidError {
+  return new BackupInvalidError(
+    `Backup manifest ${location} is ${bytes} bytes long, more than the ${maxManifestBytes} bytes any partition ` +
+      `backup's manifest needs; it is broken or was tampered with.`,
+  );
+}
+
 export function parseManifest(text: string, location: string): BackupManifest {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxManifestBytes) throw manifestTooLargeError(location, bytes);
   let json: unknown;
   try {
     json = parseJsonLossless(text);
   } catch (error) {
     throw new BackupInvalidError(
       `Backup manifest ${location} is not valid JSON: ${(error as Error).message}.`,
+    );
+  }
+  const listed = listedFileCount(json);
+  if (listed > maxManifestFiles) {
+    throw new BackupInvalidError(
+      `Backup manifest ${location} lists ${listed} files, more than the ${maxManifestFiles} any partition backup ` +
+        `holds; it is broken or was tampered with.`,
     );
   }
   const result = manifestSchema.safeParse(json);
@@ -132,6 +152,20 @@ export function parseManifest(text: string, location: string): BackupManifest {
   rejectDuplicateNames(manifest.snapshotFiles, 'snapshot', location);
   rejectDuplicateNames(manifest.segmentFiles, 'segment', location);
   return manifest;
+}
+
+/** Counted on the raw JSON, before validation, whose cost grows with the number of entries. */
+function listedFileCount(json: unknown): number {
+  if (!json || typeof json !== 'object') return 0;
+  const fields = json as Record<string, unknown>;
+  let count = 0;
+  for (const name of ['snapshotFiles', 'segmentFiles', 'snapshot', 'segments', 'snapshotFileNames', 'segmentFileNames']) {
+    const value = fields[name];
+    const files = Array.isArray(value) ? value : value && typeof value === 'object' ? (value as { files?: unknown }).files : undefined;
+    if (Array.isArray(files)) count += files.length;
+    else if (files && typeof files === 'object') count += Object.keys(files).length;
+  }
+  return count;
 }
 
 function rejectDuplicateNames(files: BackupFile[], kind: string, location: string): void {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cp, lstat, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,7 +107,7 @@ export async function treeOf(root: string): Promise<Record<string, string>> {
   return result;
 }
 
-export async function copyFixture(name: string, target: string): Promise<string> {
-  await cp(join(fixtures, name), target, { recursive: true });
-  return target;
+/** What a broker reads from a restored data directory: the partitions, not the restore record. */
+export async function restoredPartitionsOf(dataDirectory: string): Promise<Record<string, string>> {
+  return treeOf(join(dataDirectory, 'raft-partition'));
 }

@@ -12,6 +12,9 @@ export interface RestoreRun {
 export interface RunOptions {
   cwd: string;
   env?: Record<string, string>;
+  /** Run as this user and group (the test runner must be root), e.g. 65534 to be nobody. */
+  uid?: number;
+  gid?: number;
   /** Called with the process once it has printed `waitFor`; used to send signals mid-restore. */
   onOutput?: { waitFor: RegExp; then: (pid: number) => void };
 }
@@ -24,6 +27,8 @@ export function runRestore(args: string[], options: RunOptions): Promise<Restore
       // A clean environment, so the developer's own ZEEBE_* variables cannot leak into a test.
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
     let stdout = '';
     let stderr = '';

@@ -16,6 +16,19 @@ export function s3TestClient(endpoint: string): S3Client {
   return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3rverCredentials });
 }
 
+/** The broker settings that point the agent at a bucket of the test S3 server. */
+export function s3StoreEnv(endpoint: string, bucket: string): Record<string, string> {
+  return {
+    ZEEBE_BROKER_DATA_BACKUP_STORE: 'S3',
+    ZEEBE_BROKER_DATA_BACKUP_S3_BUCKETNAME: bucket,
+    ZEEBE_BROKER_DATA_BACKUP_S3_ENDPOINT: endpoint,
+    ZEEBE_BROKER_DATA_BACKUP_S3_FORCEPATHSTYLEACCESS: 'true',
+    ZEEBE_BROKER_DATA_BACKUP_S3_REGION: 'us-east-1',
+    ZEEBE_BROKER_DATA_BACKUP_S3_ACCESSKEY: s3rverCredentials.accessKeyId,
+    ZEEBE_BROKER_DATA_BACKUP_S3_SECRETKEY: s3rverCredentials.secretAccessKey,
+  };
+}
+
 /** A new bucket with a unique name, so tests never see each other's objects. */
 export async function createTestBucket(client: S3Client): Promise<string> {
   const bucket = `backups-${randomUUID().slice(0, 13)}`;
