@@ -9,6 +9,8 @@ if (major < 22 || (major === 22 && minor < 15)) {
   );
   process.exit(2);
 }
+// A closed log pipe (`| head`, a log collector that died) must not abort a restore half-way.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 const { main } = await import('./main.js');
 // Exit explicitly: idle keep-alive sockets of cloud SDKs must not hold a finished restore open.
 process.exit(await main(hideBin(process.argv)));

@@ -1,61 +1,180 @@
-import yargs from 'yargs';
-import { loadConfig } from '../config/load-config.js';
-import { renderConfig } from '../config/print-config.js';
-import { ExitCode, InterruptedError, RestoreError, UsageError } from '../errors.js';
+import yargs, { type Argv } from 'yargs';
+import { ExitCode, RestoreError, UsageError } from '../errors.js';
 import { createLogger, type LogFormat, type Logger } from '../log/logger.js';
-import { restoreBroker } from '../restore/restore-broker.js';
-import { openStore } from '../store/open-store.js';
-import { formatBytes } from '../util/format.js';
+import { LiveProgressDisplay } from '../progress/progress-reporters.js';
 import { agentVersion } from './agent-version.js';
-import { parseBackupId } from './backup-id.js';
+import { describeCommand, listCommand } from './commands/backups-command.js';
+import { restoreCommand } from './commands/restore-command.js';
+import { verifyCommand } from './commands/verify-command.js';
+import { type CommandContext, type GlobalArguments, loadCommandContext } from './context.js';
 import { exitCodeTable } from './exit-codes.js';
+import { nodeIdFromHostnameVariable } from './zeebe-image-environment.js';
 
-interface RestoreArguments {
-  backupId?: string;
-  config?: string;
-  logFormat: LogFormat;
-  printConfig: boolean;
-  concurrency?: number;
-}
-
-const usageExamples = `Examples:
+const restoreExamples = `Examples:
   restore --backupId=1700000000000
       Restore this node from the store the broker's configuration names
       (config/application.yaml under the working directory, and ZEEBE_*/CAMUNDA_* variables).
+  restore --backupId=1700000000000,1700000600000,1700001200000
+      Zeebe 8.8+: restore a chain of contiguous backups; the log is rebuilt up to the last one.
+  restore --from=2026-01-10T13:00:00Z --to=2026-01-10T14:00:00Z --dry-run
+      Zeebe 8.9: show which restore point and which backups of each partition a time range selects.
+  restore --backupId=latest --dry-run
+      Show what would be restored (partitions, copies, sizes) without writing anything.
   ZEEBE_BROKER_CLUSTER_NODEID=2 restore --backupId=42 --config=/etc/zeebe/application.yaml
       Restore node 2 with an explicit configuration file.
   restore --print-config
       Show every resolved setting, which key set it and where it came from (secrets masked).
+  restore list 1700*          restore describe 1700000000000          restore verify latest
 
 Exit codes:
 ${exitCodeTable()}`;
 
+/** A command's work, given the configuration and a logger; returns the exit code. */
+type CommandRun = (context: CommandContext) => Promise<number>;
+
+interface Invocation {
+  logFormat: LogFormat;
+  global: GlobalArguments;
+  run: CommandRun;
+  /** The live progress display, when it is wanted: its logger sinks keep lines apart from it. */
+  liveDisplay?: LiveProgressDisplay;
+  /** Commands whose stdout is data (tables, JSON) log to stderr, so `| jq` sees only the data. */
+  printsData: boolean;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  let parsed: RestoreArguments;
+  let invocation: Invocation;
   try {
-    parsed = await parseArguments(argv);
+    invocation = await parseArguments(argv);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\nRun with --help for usage.\n`);
     return ExitCode.usage;
   }
-  const log = createLogger(parsed.logFormat);
+  const sinks = { out: invocation.printsData ? process.stderr : process.stdout, err: process.stderr };
+  const log = createLogger(invocation.logFormat, invocation.liveDisplay ? invocation.liveDisplay.wrap(sinks) : sinks);
   try {
-    return await runRestore(parsed, log);
+    return await invocation.run(loadCommandContext(invocation.global, log));
   } catch (error) {
     return report(error, log);
+  } finally {
+    invocation.liveDisplay?.stop();
   }
 }
 
-async function parseArguments(argv: string[]): Promise<RestoreArguments> {
-  const parser = yargs(argv)
-    .scriptName('restore')
-    .usage('Usage: $0 --backupId=<id> [options]\n\nRestores this Zeebe broker node\'s data directory from a backup. Run it on every broker node before the broker starts.')
-    .option('backupId', { type: 'string', describe: 'id of the backup to restore (as given to the backup API)' })
+function globalOptions(parser: Argv) {
+  return parser
     .option('config', { type: 'string', describe: 'broker configuration file (default: config/application.yaml under the working directory)' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'log lines for people or for log collectors' })
-    .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved configuration and exit' })
-    .option('concurrency', { type: 'number', describe: 'file transfers at once (default: what the store serves well)' })
-    .epilogue(usageExamples)
+    .option('node-id-from-hostname', {
+      type: 'boolean',
+      default: false,
+      describe: `derive the node id from the pod name as the Camunda Helm chart does (camunda-zeebe-2 → 2) unless one is set; also ${nodeIdFromHostnameVariable}=true`,
+    })
+    .option('json', { type: 'boolean', default: false, describe: 'print data as JSON (list, describe, verify, --dry-run)' });
+}
+
+async function parseArguments(argv: string[]): Promise<Invocation> {
+  let invocation: Invocation | undefined;
+  const parser = globalOptions(yargs(argv))
+    .scriptName('restore')
+    .usage(
+      'Usage: $0 --backupId=<id>[,<id>…] [options]\n       $0 --from=<instant> --to=<instant> [options]\n       $0 <list|describe|verify> …\n\n' +
+        "Restores this Zeebe broker node's data directory from a backup. Run it on every broker node before the broker starts.",
+    )
+    .command(
+      '$0',
+      'restore this node from a backup (the default command)',
+      (command) =>
+        command
+          .option('backupId', {
+            type: 'string',
+            describe: "id of the backup to restore (as given to the backup API), a comma-separated chain of contiguous backups (8.8+), or 'latest'",
+          })
+          .option('from', { type: 'string', describe: 'time-range restore (8.9): the restored log covers this ISO-8601 instant onwards' })
+          .option('to', { type: 'string', describe: 'time-range restore (8.9): restore the newest backup checkpoint common to all partitions at or before this instant' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'show the plan (partitions, copies, files, sizes) and write nothing' })
+          .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved configuration and exit' })
+          .option('concurrency', { type: 'number', describe: 'file transfers at once (default: what the store serves well)' })
+          .option('progress-interval', { type: 'number', default: 10, describe: 'seconds between progress lines when not on a terminal' })
+          .epilogue(restoreExamples),
+      (args) => {
+        if (args.concurrency !== undefined && (!Number.isInteger(args.concurrency) || args.concurrency < 1)) {
+          throw new UsageError('--concurrency must be a whole number ≥ 1.');
+        }
+        if (!(args['progress-interval'] > 0)) throw new UsageError('--progress-interval must be a number of seconds > 0.');
+        const liveDisplay =
+          process.stderr.isTTY && args['log-format'] === 'text' && !args['dry-run'] && !args['print-config']
+            ? new LiveProgressDisplay(process.stderr)
+            : undefined;
+        invocation = {
+          ...common(args, args),
+          ...(liveDisplay ? { liveDisplay } : {}),
+          printsData: args['dry-run'] || args['print-config'],
+          run: (context) =>
+            restoreCommand(context, {
+              dryRun: args['dry-run'],
+              printConfig: args['print-config'],
+              json: args.json,
+              progressInterval: args['progress-interval'],
+              ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+              ...(liveDisplay ? { liveDisplay } : {}),
+            }),
+        };
+      },
+    )
+    .command(
+      'plan',
+      'same as --dry-run: show what a restore would do, write nothing',
+      (command) =>
+        command
+          .option('backupId', { type: 'string', describe: "backup id, a comma-separated chain of backups, or 'latest'" })
+          .option('from', { type: 'string', describe: 'time-range restore: ISO-8601 instant the restored log must cover' })
+          .option('to', { type: 'string', describe: 'time-range restore: ISO-8601 instant to restore to' }),
+      (args) => {
+        invocation = {
+          ...common(args, args),
+          printsData: true,
+          run: (context) => restoreCommand(context, { dryRun: true, printConfig: false, json: args.json, progressInterval: 10 }),
+        };
+      },
+    )
+    .command(
+      'list [pattern]',
+      "list the backups in the store with their state, like GET actuator/backups (pattern: an id prefix such as '10*')",
+      (command) => command.positional('pattern', { type: 'string', describe: "id prefix followed by '*'" }),
+      (args) => {
+        invocation = { ...common(args), printsData: true, run: (context) => listCommand(context, args.pattern, args.json) };
+      },
+    )
+    .command(
+      'describe <backupId>',
+      'show one backup per partition, like GET actuator/backups/{id}',
+      (command) => command.positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" }),
+      (args) => {
+        invocation = { ...common(args), printsData: true, run: (context) => describeCommand(context, args.backupId, args.json) };
+      },
+    )
+    .command(
+      'verify <backupId>',
+      'download each partition into a temporary directory and run every check a restore runs; writes nothing to the data directory',
+      (command) =>
+        command
+          .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
+          .option('partitions', { type: 'array', number: true, describe: 'only these partitions (default: all of the cluster)' })
+          .option('work-dir', { type: 'string', describe: 'where to download (default: the system temporary directory)' }),
+      (args) => {
+        invocation = {
+          ...common(args),
+          printsData: true,
+          run: (context) =>
+            verifyCommand(context, args.backupId, {
+              json: args.json,
+              ...(args.partitions ? { partitions: args.partitions.map(Number) } : {}),
+              ...(args['work-dir'] ? { workDirectory: args['work-dir'] } : {}),
+            }),
+        };
+      },
+    )
     .strict()
     .help()
     .version(agentVersion)
@@ -64,67 +183,22 @@ async function parseArguments(argv: string[]): Promise<RestoreArguments> {
     .fail((message, error) => {
       throw error ?? new UsageError(message);
     });
-  const args = await parser.parseAsync();
-  const result: RestoreArguments = { logFormat: args['log-format'], printConfig: args['print-config'] };
-  if (args.backupId !== undefined) result.backupId = args.backupId;
-  if (args.config !== undefined) result.config = args.config;
-  if (args.concurrency !== undefined) {
-    if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new UsageError('--concurrency must be a whole number ≥ 1.');
-    result.concurrency = args.concurrency;
-  }
-  return result;
+  await parser.parseAsync();
+  if (!invocation) throw new UsageError('No command given.');
+  return invocation;
 }
 
-async function runRestore(args: RestoreArguments, log: Logger): Promise<number> {
-  const options = { cwd: process.cwd(), env: process.env, ...(args.config ? { configFile: args.config } : {}) };
-  const loaded = loadConfig(options);
-  for (const warning of loaded.warnings) log.warn(warning);
-  if (args.printConfig) {
-    process.stdout.write(`${renderConfig(loaded)}\n`);
-    return ExitCode.success;
-  }
-  if (args.backupId === undefined) throw new UsageError('Missing required argument: --backupId=<id>.');
-  const backupId = parseBackupId(args.backupId);
-  const store = await openStore(loaded.config.backupStore);
-  const controller = new AbortController();
-  const stopOn = (signal: NodeJS.Signals) => () => {
-    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
-    log.warn(`Received ${signal}: stopping and removing what this restore wrote (send it again to exit at once).`);
-    controller.abort(new InterruptedError(signal));
-  };
-  process.on('SIGINT', stopOn('SIGINT'));
-  process.on('SIGTERM', stopOn('SIGTERM'));
-  try {
-    const started = performance.now();
-    const outcome = await restoreBroker({
-      config: loaded.config,
-      backupId,
-      store,
-      log,
-      signal: controller.signal,
-      agentVersion,
-      ...(args.concurrency ? { concurrency: args.concurrency } : {}),
-    });
-    if (outcome.kind === 'alreadyRestored') {
-      log.info(
-        `Backup ${backupId} was already restored on this node at ${outcome.record.restoredAt} ` +
-          `(partitions ${outcome.record.partitions.join(', ')}); nothing was changed.`,
-        { alreadyRestored: true },
-      );
-    } else {
-      const seconds = (performance.now() - started) / 1000;
-      const bytes = outcome.partitions.reduce((sum, result) => sum + result.bytes, 0);
-      log.info(
-        `Restored partitions ${outcome.partitions.map((result) => result.partitionId).join(', ')}: ${formatBytes(bytes)} in ` +
-          `${seconds.toFixed(1)} s (${formatBytes(bytes / Math.max(seconds, 0.001))}/s).`,
-        { bytes, seconds: Number(seconds.toFixed(3)) },
-      );
-    }
-    log.info(`Successfully restored broker from backup ${backupId}`, { backupId });
-    return ExitCode.success;
-  } finally {
-    await store.close();
-  }
+/** Options every command shares; what to restore only where a command restores. */
+function common(
+  args: { config?: string | undefined; 'log-format': LogFormat; 'node-id-from-hostname': boolean },
+  restoring?: { backupId?: string | undefined; from?: string | undefined; to?: string | undefined },
+) {
+  const global: GlobalArguments = { nodeIdFromHostname: args['node-id-from-hostname'] };
+  if (args.config !== undefined) global.config = args.config;
+  if (restoring?.backupId !== undefined) global.backupId = restoring.backupId;
+  if (restoring?.from !== undefined) global.from = restoring.from;
+  if (restoring?.to !== undefined) global.to = restoring.to;
+  return { logFormat: args['log-format'], global };
 }
 
 function report(error: unknown, log: Logger): number {
