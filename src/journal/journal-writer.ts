@@ -24,6 +24,8 @@ export interface JournalWriterOptions {
    * has already preallocated the segment it would roll over to.
    */
   preallocateNextSegment?: boolean;
+  /** fsync every segment before closing it, so the journal is durable once close() returns. */
+  fsync?: boolean;
 }
 
 export interface WrittenJournal {
@@ -127,6 +129,7 @@ export class JournalWriter {
   async close(): Promise<WrittenJournal> {
     await this.flushChunk();
     await this.pendingWrite;
+    if (this.options.fsync) await this.segment.handle.sync();
     await this.segment.handle.close();
     if (this.options.preallocateNextSegment) {
       const next = await createSegment(this.journal, this.segment.descriptor.id + 1n, this.nextIndex);
@@ -144,6 +147,7 @@ export class JournalWriter {
     // Recording the last entry lets a broker jump to the end of a full segment instead of scanning it.
     const finished = { ...descriptor, lastIndex: this.nextIndex - 1n, lastPosition: lastFramePosition };
     await handle.write(encodeSegmentDescriptor(finished), 0, DESCRIPTOR_LENGTH, 0);
+    if (this.options.fsync) await handle.sync();
     await handle.close();
     this.begin(await createSegment(this.journal, descriptor.id + 1n, this.nextIndex));
   }

@@ -1,6 +1,6 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { BackupInvalidError, asLocalStorageError } from '../errors.js';
-import { listJournalSegments, readJournalFrames, type JournalFrame, type JournalSegment } from './journal-reader.js';
+import { listJournalSegments, readJournalFrameBatches, type JournalFrame, type JournalSegment } from './journal-reader.js';
 import {
   DESCRIPTOR_LENGTH,
   END_OF_DATA,
@@ -63,24 +63,27 @@ async function findCheckpointFrame(
     );
   let first: bigint | undefined;
   let previous: bigint | undefined;
-  for await (const frame of readJournalFrames(segments)) {
-    // Raft-internal entries carry no Zeebe position.
-    if (frame.asqn < 0n) continue;
-    if (previous !== undefined && frame.asqn <= previous) {
-      const at = { fileName: frame.segment.path, offset: frame.offset, expectedIndex: frame.index };
-      throw corruptFrameError(at, `position ${frame.asqn} follows position ${previous}, but positions must increase`);
+  // In batches: one await per buffer of frames, not per frame (see readJournalFrameBatches).
+  for await (const batch of readJournalFrameBatches(segments)) {
+    for (const frame of batch) {
+      // Raft-internal entries carry no Zeebe position.
+      if (frame.asqn < 0n) continue;
+      if (previous !== undefined && frame.asqn <= previous) {
+        const at = { fileName: frame.segment.path, offset: frame.offset, expectedIndex: frame.index };
+        throw corruptFrameError(at, `position ${frame.asqn} follows position ${previous}, but positions must increase`);
+      }
+      if (frame.asqn === position) return frame;
+      // Positions only increase, so nothing further on can match.
+      if (frame.asqn > position) {
+        throw notFound(
+          previous === undefined
+            ? `The first position in ${journal} is ${frame.asqn}.`
+            : `Positions in ${journal} start at ${first} and go from ${previous} straight to ${frame.asqn}.`,
+        );
+      }
+      first ??= frame.asqn;
+      previous = frame.asqn;
     }
-    if (frame.asqn === position) return frame;
-    // Positions only increase, so nothing further on can match.
-    if (frame.asqn > position) {
-      throw notFound(
-        previous === undefined
-          ? `The first position in ${journal} is ${frame.asqn}.`
-          : `Positions in ${journal} start at ${first} and go from ${previous} straight to ${frame.asqn}.`,
-      );
-    }
-    first ??= frame.asqn;
-    previous = frame.asqn;
   }
   throw notFound(
     previous === undefined

@@ -9,11 +9,16 @@ type Reading = BackupCopy | { ref: ManifestRef; problem: BackupInvalidError };
  * Copies that are failed, in progress, deleted or unreadable are reported when no completed one
  * exists, so the operator learns what the store does hold.
  */
+/** Errors of copies that exist but fail the caller's check (an unusable file list, another partition count). */
+const rejectedByCheck = new WeakSet<object>();
+
 export async function findCompletedCopy(
   store: BackupStore,
   partitionId: number,
   backupId: bigint,
   log: Logger,
+  /** Throws a BackupInvalidError for a copy that cannot be restored; the next completed copy is tried then. */
+  accept?: (copy: BackupCopy) => void,
 ): Promise<BackupCopy> {
   const refs = await store.listManifests(partitionId, backupId);
   const readings = await Promise.all(
@@ -29,12 +34,29 @@ export async function findCompletedCopy(
   const completed = readings
     .flatMap((reading) => ('manifest' in reading && reading.manifest.status === 'COMPLETED' ? [reading as BackupCopy] : []))
     .sort((a, b) => a.ref.nodeId - b.ref.nodeId);
-  const chosen = completed[0];
+  const rejected: { copy: BackupCopy; problem: BackupInvalidError }[] = [];
+  const chosen = completed.find((copy) => {
+    try {
+      accept?.(copy);
+      return true;
+    } catch (error) {
+      if (!(error instanceof BackupInvalidError)) throw error;
+      rejected.push({ copy, problem: error });
+      return false;
+    }
+  });
   if (chosen) {
     for (const reading of readings) {
       if ('problem' in reading) log.warn(`Partition ${partitionId}: ignoring node ${reading.ref.nodeId}'s copy: ${reading.problem.message}`);
     }
+    for (const { copy, problem } of rejected) {
+      log.warn(`Partition ${partitionId}: ignoring node ${copy.ref.nodeId}'s copy, which cannot be restored: ${problem.message}`);
+    }
     return chosen;
+  }
+  if (rejected[0]) {
+    rejectedByCheck.add(rejected[0].problem);
+    throw rejected[0].problem;
   }
   const found = readings.map((reading) =>
     'problem' in reading
@@ -62,10 +84,25 @@ export async function findCompletedCopies<T>(
   log: Logger,
   check: (copy: BackupCopy) => T,
 ): Promise<{ copy: BackupCopy; checked: T }[]> {
-  const results = await Promise.allSettled(partitionIds.map((p) => findCompletedCopy(store, p, backupId, log)));
+  return findCompletedCopiesOf(store, partitionIds.map((partitionId) => ({ partitionId, backupId })), log, check);
+}
+
+/** findCompletedCopies for any set of (partition, backup) pairs, such as the chains of a restore; results in the given order. */
+export async function findCompletedCopiesOf<T>(
+  store: BackupStore,
+  wanted: { partitionId: number; backupId: bigint }[],
+  log: Logger,
+  check: (copy: BackupCopy) => T,
+): Promise<{ copy: BackupCopy; checked: T }[]> {
+  const results = await Promise.allSettled(
+    wanted.map(({ partitionId, backupId }) => findCompletedCopy(store, partitionId, backupId, log, (copy) => void check(copy))),
+  );
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  // A copy that exists but fails the check (another partition count) explains the rest best.
+  const checkFailure = failures.find((failure) => typeof failure === 'object' && failure !== null && rejectedByCheck.has(failure));
+  if (checkFailure) throw checkFailure;
   const found = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const checked = found.map((copy) => ({ copy, checked: check(copy) }));
-  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (failures.length === 0) return checked;
   const unexpected = failures.find((failure) => !(failure instanceof RestoreError));
   if (unexpected) throw unexpected;

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { RestoreConfig } from '../config/restore-config.js';
 import { asLocalStorageError, RestoreError } from '../errors.js';
+import { describeTarget, describeTimeRange, type RestoreTarget } from '../chain/restore-target.js';
 import type { Logger } from '../log/logger.js';
 import { readRestoreRecord, type RestoreRecord } from './restore-record.js';
 import { findStagingLeftover, isOwnerAlive, moveIntoPlace, type StagingOwner } from './workspace.js';
@@ -15,7 +16,7 @@ import { findStagingLeftover, isOwnerAlive, moveIntoPlace, type StagingOwner } f
  */
 export async function settlePreviousRun(
   config: RestoreConfig,
-  backupId: bigint,
+  target: RestoreTarget,
   partitionIds: number[],
   log: Logger,
 ): Promise<RestoreRecord | undefined> {
@@ -26,12 +27,12 @@ export async function settlePreviousRun(
     },
   );
   if (record) {
-    requireSameRestore(record, config, backupId, partitionIds);
+    requireSameRestore(record, config, target, partitionIds);
     if (leftover?.holdsPartitions) {
       await moveIntoPlace(dataDirectory).catch((error: unknown) => {
         throw asLocalStorageError(error, 'finish moving the restored partitions into', dataDirectory);
       });
-      log.info(`Finished the restore of backup ${backupId} that was interrupted while moving the partitions into place.`);
+      log.info(`Finished the restore of ${describeTarget(target)} that was interrupted while moving the partitions into place.`);
     } else if (leftover) {
       await rm(leftover.path, { recursive: true, force: true });
     }
@@ -57,15 +58,38 @@ export async function settlePreviousRun(
   return undefined;
 }
 
-function requireSameRestore(record: RestoreRecord, config: RestoreConfig, backupId: bigint, partitionIds: number[]): void {
+/** Whether the record is of exactly this request: the same backup ids, or the same time range. */
+export function recordMatches(record: RestoreRecord, target: RestoreTarget): boolean {
+  const byTime = record.from !== undefined || record.to !== undefined;
+  if (target.kind === 'backups') {
+    return !byTime && (record.backupIds ?? [record.backupId]).join() === target.backupIds.map(String).join();
+  }
+  return byTime && record.from === target.from?.iso && record.to === target.to?.iso;
+}
+
+/** `backup 5`, `backups 5, 6, 7`, or the time range and the backups it chose. */
+export function describeRecord(record: RestoreRecord): string {
+  const ids = record.backupIds ?? [record.backupId];
+  const backups = ids.length === 1 ? `backup ${ids[0]}` : `backups ${ids.join(', ')}`;
+  if (record.from === undefined && record.to === undefined) return backups;
+  const range: { from?: { iso: string }; to?: { iso: string } } = {};
+  if (record.from !== undefined) range.from = { iso: record.from };
+  if (record.to !== undefined) range.to = { iso: record.to };
+  return `${backups} (chosen for ${describeTimeRange(range)})`;
+}
+
+function requireSameRestore(record: RestoreRecord, config: RestoreConfig, target: RestoreTarget, partitionIds: number[]): void {
   const refuse = (what: string) =>
     new RestoreError(
       'dataDirectoryNotEmpty',
-      `Brokers's data directory ${config.dataDirectory} is not empty: it holds backup ${record.backupId}, restored at ` +
+      `Brokers's data directory ${config.dataDirectory} is not empty: it holds ${describeRecord(record)}, restored at ` +
         `${record.restoredAt} as node ${record.nodeId} (partitions ${record.partitions.join(', ')}). ${what} ` +
         `Aborting restore to avoid overwriting data. Please restart with a clean directory.`,
     );
-  if (record.backupId !== backupId.toString()) throw refuse(`Backup ${backupId} was asked for.`);
+  if (!recordMatches(record, target)) {
+    const asked = describeTarget(target);
+    throw refuse(`${asked.charAt(0).toUpperCase()}${asked.slice(1)} was asked for.`);
+  }
   if (record.nodeId !== config.nodeId || record.partitions.join() !== partitionIds.join()) {
     throw refuse(
       `This run is configured as node ${config.nodeId} (partitions ${partitionIds.join(', ')}): check the node id.`,
@@ -74,5 +98,6 @@ function requireSameRestore(record: RestoreRecord, config: RestoreConfig, backup
 }
 
 function describeOwner(owner: StagingOwner): string {
-  return `process ${owner.pid} on ${owner.hostname}, backup ${owner.backupId}, started ${owner.startedAt}`;
+  const what = /^\d+$/.test(owner.backupId) ? `backup ${owner.backupId}` : owner.backupId;
+  return `process ${owner.pid} on ${owner.hostname}, ${what}, started ${owner.startedAt}`;
 }

@@ -1,19 +1,28 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backupTarget, describeTarget, resolveTarget, type RestoreTarget } from '../chain/restore-target.js';
 import { partitionsOwnedBy } from '../cluster/partition-layout.js';
 import type { RestoreConfig } from '../config/restore-config.js';
 import { checkDataDirectory } from '../datadir/guard.js';
+import { asLocalStorageError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { BackupStore } from '../store/backup-store.js';
+import { brokerWritesTopologyFile, topologyFileName } from '../topology/topology-file-name.js';
 import { abortReason, createLimiter, runAll } from '../util/concurrency.js';
-import { findCompletedCopies } from './find-backup.js';
+import { TransferProgress } from '../progress/transfer-progress.js';
 import { settlePreviousRun } from './previous-run.js';
+import { restoreChain } from './restore-chain.js';
 import { type PartitionResult, restorePartition } from './restore-partition.js';
 import type { RestoreRecord } from './restore-record.js';
-import { planCopy } from './validate-copy.js';
+import { type PartitionPlan, planPartitions } from './restore-plan.js';
 import { RestoreWorkspace } from './workspace.js';
 
 export interface RestoreRequest {
   config: RestoreConfig;
-  backupId: bigint;
+  /** What to restore: backup ids (one, or a chain) or a time range. */
+  target?: RestoreTarget;
+  /** Shorthand for a target of this one backup. */
+  backupId?: bigint;
   store: BackupStore;
   log: Logger;
   /** Aborted on SIGINT/SIGTERM; its reason is reported. */
@@ -22,10 +31,20 @@ export interface RestoreRequest {
   concurrency?: number;
   /** Written into the restore record. */
   agentVersion: string;
+  /** Called once the plan is known, before the first byte is transferred. */
+  onProgress?: (progress: TransferProgress) => void;
 }
 
 export type RestoreOutcome =
-  | { kind: 'restored'; partitions: PartitionResult[] }
+  | {
+      kind: 'restored';
+      partitions: PartitionResult[];
+      progress: TransferProgress;
+      /** The backup whose checkpoint the restored logs end at. */
+      restorePoint: bigint;
+      /** Node 0 of an 8.8+ cluster: the topology file written. */
+      topologyFile?: string;
+    }
   /** An earlier run already restored this backup here; nothing was changed. */
   | { kind: 'alreadyRestored'; record: RestoreRecord };
 
@@ -35,54 +54,89 @@ export type RestoreOutcome =
  * that becomes the data directory's content in one rename, or is removed on any failure.
  */
 export async function restoreBroker(request: RestoreRequest): Promise<RestoreOutcome> {
-  const { config, backupId, store, log, signal } = request;
+  const { config, store, log, signal } = request;
+  const target = request.target ?? backupTarget([request.backupId!]);
   const partitionIds = partitionsOwnedBy(config);
   log.info(
-    `Restoring backup ${backupId} on node ${config.nodeId} of ${config.clusterSize} ` +
+    `Restoring ${describeTarget(target)} on node ${config.nodeId} of ${config.clusterSize} ` +
       `(partitions ${partitionIds.join(', ')} of ${config.partitionCount}) into ${config.dataDirectory} from the ${store.description}.`,
   );
-  const record = await settlePreviousRun(config, backupId, partitionIds, log);
+  const record = await settlePreviousRun(config, target, partitionIds, log);
   if (record) return { kind: 'alreadyRestored', record };
   await checkDataDirectory(config.dataDirectory, config.restore.ignoreFilesInTarget);
-  const expectedPartitions = config.restore.validateConfig ? config.partitionCount : undefined;
-  const partitions = await findCompletedCopies(store, partitionIds, backupId, log, (copy) =>
-    planCopy(copy, expectedPartitions),
-  );
+  const resolved = await resolveTarget(store, config, partitionIds, target, log);
+  const partitions = await planPartitions(store, config, resolved.chains, log);
+  const progress = new TransferProgress(new Map(partitions.map(({ partitionId, storedBytes }) => [partitionId, storedBytes])));
+  request.onProgress?.(progress);
+  const trackedStore = progress.track(store);
   signal.throwIfAborted();
 
-  const workspace = await RestoreWorkspace.create(config.dataDirectory, backupId);
+  const workspace = await RestoreWorkspace.create(config.dataDirectory, describeTarget(target));
   const controller = new AbortController();
   const forwardAbort = () => controller.abort(signal.reason);
   signal.addEventListener('abort', forwardAbort, { once: true });
   try {
     const limit = createLimiter(request.concurrency ?? store.maxConcurrentTransfers, controller.signal);
     const results = await runAll(
-      partitions.map(({ copy, checked: plan }) => () =>
-        restorePartition({
-          store,
-          copy,
-          plan,
-          directory: workspace.partitionDirectory(copy.ref.partitionId),
-          limit,
-          controller,
-          log,
-        }),
-      ),
+      partitions.map(({ partitionId, chain }) => async () => {
+        const job = { store: trackedStore, directory: workspace.partitionDirectory(partitionId), limit, controller, log };
+        const result = chain.length === 1 ? await restorePartition({ ...job, copy: chain[0]!.copy, plan: chain[0]!.plan }) : await restoreChain({ ...job, chain });
+        progress.finished(partitionId);
+        return result;
+      }),
       controller,
     );
     signal.throwIfAborted();
-    await workspace.commit({
-      backupId: backupId.toString(),
+    const topologyFile = await writeTopologyFile(config, partitions, workspace.topologyFile, log);
+    const chainIds = [...new Set(partitions.flatMap(({ chain }) => chain.map((link) => link.copy.ref.checkpointId)))].sort((a, b) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    const restoreRecord: RestoreRecord = {
+      backupId: resolved.restorePoint.toString(),
       nodeId: config.nodeId,
       partitions: partitionIds,
       restoredAt: new Date().toISOString(),
       agentVersion: request.agentVersion,
-    });
-    return { kind: 'restored', partitions: results };
+    };
+    if (target.kind === 'backups' ? target.backupIds.length > 1 : chainIds.length > 1) restoreRecord.backupIds = chainIds.map(String);
+    if (target.kind === 'timeRange') {
+      if (target.from) restoreRecord.from = target.from.iso;
+      if (target.to) restoreRecord.to = target.to.iso;
+    }
+    await workspace.commit(restoreRecord);
+    return {
+      kind: 'restored',
+      partitions: results,
+      progress,
+      restorePoint: resolved.restorePoint,
+      ...(topologyFile ? { topologyFile } : {}),
+    };
   } catch (error) {
     await workspace.discard();
     throw signal.aborted ? abortReason(signal, error) : error;
   } finally {
     signal.removeEventListener('abort', forwardAbort);
   }
+}
+
+/**
+ * Node 0 of a cluster restored from 8.8+ backups gets the `.topology.meta` Zeebe's restore writes
+ * (see topology/cluster-topology.ts), staged with the partitions. Returns its final path.
+ */
+async function writeTopologyFile(config: RestoreConfig, partitions: PartitionPlan[], staged: string, log: Logger): Promise<string | undefined> {
+  if (config.nodeId !== 0) return undefined;
+  const versions = partitions.map(({ chain }) => chain.at(-1)!.copy.manifest.descriptor?.brokerVersion);
+  if (!versions.some(brokerWritesTopologyFile)) return undefined;
+  // Loaded only here: protobufjs is not needed by anything else.
+  const { encodeTopologyFile, restoredClusterTopology } = await import('../topology/cluster-topology.js');
+  const file = encodeTopologyFile(restoredClusterTopology(config, new Date()));
+  await writeFile(staged, file, { flush: true }).catch((error: unknown) => {
+    throw asLocalStorageError(error, 'write', staged);
+  });
+  const finalPath = join(config.dataDirectory, topologyFileName);
+  log.info(
+    `Node 0 of a Zeebe ${versions.find(brokerWritesTopologyFile)} cluster: wrote the cluster topology (${config.clusterSize} brokers, ` +
+      `${config.partitionCount} partitions, replication factor ${config.replicationFactor}) to ${finalPath}, as Zeebe's restore does.`,
+  );
+  return finalPath;
 }

@@ -4,10 +4,12 @@ import { asLocalStorageError, RestoreError } from '../errors.js';
 import { truncateJournalAtCheckpoint } from '../journal/truncate.js';
 import type { Logger } from '../log/logger.js';
 import { verifySnapshot } from '../snapshot/verify-snapshot.js';
-import type { BackupCopy, BackupStore } from '../store/backup-store.js';
+import type { BackupFile } from '../manifest/manifest.js';
+import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
 import { runAll } from '../util/concurrency.js';
 import { formatBytes } from '../util/format.js';
 import { fsyncDirectory } from '../util/fsync.js';
+import { filesOf } from './restore-plan.js';
 import { type FileTransfer, transferFile } from './transfer-file.js';
 import type { CopyPlan } from './validate-copy.js';
 
@@ -25,7 +27,10 @@ export interface PartitionRestore {
 
 export interface PartitionResult {
   partitionId: number;
+  /** The node whose copy was restored (of the first backup, for a chain). */
   nodeId: number;
+  /** A chain: every backup used, oldest first, with the node whose copy was used. */
+  chain?: { backupId: bigint; nodeId: number }[];
   snapshotId?: string;
   files: number;
   bytes: number;
@@ -43,13 +48,10 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
     throw asLocalStorageError(error, 'create', snapshotDirectory ?? directory);
   });
 
-  const transfers: FileTransfer[] = [
-    ...plan.segmentFiles.map((file) => ({ copy, kind: 'segments' as const, file, destination: join(directory, file.name) })),
-    ...plan.snapshotFiles.map((file) => ({ copy, kind: 'snapshot' as const, file, destination: join(snapshotDirectory!, file.name) })),
-    ...(plan.checksumFile
-      ? [{ copy, kind: 'snapshot' as const, file: plan.checksumFile, destination: join(snapshotsDirectory, `${plan.snapshotId}.checksum`) }]
-      : []),
-  ];
+  const checksumPath = join(snapshotsDirectory, `${plan.snapshotId}.checksum`);
+  const destinationOf = (kind: BackupFileKind, file: BackupFile) =>
+    kind === 'segments' ? join(directory, file.name) : file === plan.checksumFile ? checksumPath : join(snapshotDirectory!, file.name);
+  const transfers: FileTransfer[] = filesOf(plan).map(({ kind, file }) => ({ copy, kind, file, destination: destinationOf(kind, file) }));
   log.info(
     `Partition ${partitionId}: restoring node ${copy.ref.nodeId}'s copy` +
       (plan.snapshotId ? ` (snapshot ${plan.snapshotId}, ` : ' (no snapshot, ') +
@@ -65,7 +67,6 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
 
   const source = `Partition ${partitionId} (node ${copy.ref.nodeId}'s copy)`;
   if (plan.snapshotId && plan.checksumFile) {
-    const checksumPath = join(snapshotsDirectory, `${plan.snapshotId}.checksum`);
     await naming(source, () => verifySnapshot(snapshotDirectory!, checksumPath, plan.snapshotId!));
   }
   controller.signal.throwIfAborted();
@@ -90,7 +91,7 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
 }
 
 /** Checks on local files do not know which partition and copy they belong to; the operator needs it. */
-async function naming<T>(source: string, step: () => Promise<T>): Promise<T> {
+export async function naming<T>(source: string, step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {

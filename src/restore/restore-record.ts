@@ -13,7 +13,13 @@ import { writeFileAtomically } from '../util/atomic-file.js';
 export const restoreRecordFileName = '.zeebe-restore.json';
 
 const restoreRecordSchema = z.object({
+  /** The backup whose checkpoint the restored logs end at; the only one for a plain restore. */
   backupId: z.string().regex(/^\d+$/),
+  /** A chain of backups (`--backupId=a,b,…`, or chosen for `--from/--to`): every backup used, ascending. Absent for one backup. */
+  backupIds: z.array(z.string().regex(/^\d+$/)).optional(),
+  /** A time-range restore: `--from`/`--to` as ISO-8601 UTC, as asked. */
+  from: z.string().optional(),
+  to: z.string().optional(),
   nodeId: z.number().int().nonnegative(),
   partitions: z.array(z.number().int().positive()),
   restoredAt: z.string(),

@@ -1,8 +1,10 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { asLocalStorageError, errnoCode } from '../errors.js';
+import { topologyFileName } from '../topology/topology-file-name.js';
 import { fsyncDirectory } from '../util/fsync.js';
+import { makeDirectories } from '../util/make-directories.js';
 import { removeRestoreRecord, type RestoreRecord, writeRestoreRecord } from './restore-record.js';
 
 /** Everything a broker reads from a restored node lives under this top-level directory. */
@@ -14,6 +16,7 @@ const ownerFileName = 'owner.json';
 export interface StagingOwner {
   pid: number;
   hostname: string;
+  /** What is being restored: a backup id (older runs), or a description such as `backups 5, 6`. */
   backupId: string;
   startedAt: string;
 }
@@ -33,8 +36,8 @@ export class RestoreWorkspace {
     private readonly createdRoot: string | undefined,
   ) {}
 
-  static async create(dataDirectory: string, backupId: bigint): Promise<RestoreWorkspace> {
-    const createdRoot = await mkdir(dataDirectory, { recursive: true }).catch((error: unknown) => {
+  static async create(dataDirectory: string, restoring: bigint | string): Promise<RestoreWorkspace> {
+    const createdRoot = await makeDirectories(dataDirectory).catch((error: unknown) => {
       throw asLocalStorageError(error, 'create the data directory', dataDirectory);
     });
     const stagingDirectory = join(dataDirectory, stagingDirectoryName);
@@ -42,7 +45,7 @@ export class RestoreWorkspace {
     const owner: StagingOwner = {
       pid: process.pid,
       hostname: hostname(),
-      backupId: backupId.toString(),
+      backupId: restoring.toString(),
       startedAt: new Date().toISOString(),
     };
     try {
@@ -57,6 +60,11 @@ export class RestoreWorkspace {
 
   partitionDirectory(partitionId: number): string {
     return join(this.stagingDirectory, raftDirectoryName, 'partitions', String(partitionId));
+  }
+
+  /** Where node 0 of an 8.8+ cluster stages `.topology.meta`; it moves into place with the partitions. */
+  get topologyFile(): string {
+    return join(this.stagingDirectory, topologyFileName);
   }
 
   /**
@@ -78,6 +86,7 @@ export class RestoreWorkspace {
   async discard(): Promise<void> {
     if (this.committed) {
       await rm(join(this.dataDirectory, raftDirectoryName), { recursive: true, force: true });
+      await rm(join(this.dataDirectory, topologyFileName), { force: true });
       await removeRestoreRecord(this.dataDirectory);
     }
     await rm(this.createdRoot ?? this.stagingDirectory, { recursive: true, force: true });
@@ -87,6 +96,11 @@ export class RestoreWorkspace {
 /** The commit's second half, also used to finish a commit a crash interrupted. */
 export async function moveIntoPlace(dataDirectory: string): Promise<void> {
   const staging = join(dataDirectory, stagingDirectoryName);
+  // The topology file first: the partitions still in staging mark the commit as unfinished, so a
+  // crash in between is finished by the next run, which finds the topology file already moved.
+  await rename(join(staging, topologyFileName), join(dataDirectory, topologyFileName)).catch((error: unknown) => {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  });
   await rename(join(staging, raftDirectoryName), join(dataDirectory, raftDirectoryName));
   await fsyncDirectory(dataDirectory);
   await rm(staging, { recursive: true, force: true });
@@ -100,16 +114,16 @@ export interface StagingLeftover {
   holdsPartitions: boolean;
 }
 
+/** Only a real directory can be ours: a link or file of that name was put there by someone else. */
 export async function findStagingLeftover(dataDirectory: string): Promise<StagingLeftover | undefined> {
   const path = join(dataDirectory, stagingDirectoryName);
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isDirectory()) return undefined;
   let ownerText: string | undefined;
   try {
     ownerText = await readFile(join(path, ownerFileName), 'utf8');
   } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'ENOTDIR') return undefined;
-    if (code !== 'ENOENT') throw asLocalStorageError(error, 'inspect', path);
-    if (!(await exists(path))) return undefined;
+    if (errnoCode(error) !== 'ENOENT') throw asLocalStorageError(error, 'inspect', path);
   }
   const leftover: StagingLeftover = {
     path,
