@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { listJournalSegments, readSegmentFrames, type WrittenSegment } from '../../src/journal/journal-reader.js';
+import { truncateJournalAtCheckpoint } from '../../src/journal/truncate.js';
+import type { BackupManifest } from '../../src/manifest/manifest.js';
+import { transferFile } from '../../src/restore/transfer-file.js';
+import type { BackupCopy } from '../../src/store/backup-store.js';
+import { FilesystemStore } from '../../src/store/filesystem-store.js';
+import { contentKey } from '../../src/store/store-layout.js';
+import { Coalescer } from '../../src/util/coalesce.js';
+import { FileSink } from '../../src/util/file-sink.js';
+import { fixtureCheckpoint, fixtures, flipByte, tempDir } from '../support/fixtures.js';
+
+/** Chunks of every size class FileSink treats differently: tiny, copied, direct (≥ 128 KiB). */
+function mixedChunks(): Buffer[] {
+  const sizes = [1, 7000, 65536, 300_000, 0, 128 * 1024, 5, 1024 * 1024 + 3, 65536, 262_144, 17];
+  return sizes.map((size, i) => Buffer.alloc(size, i + 1));
+}
+
+describe('FileSink', () => {
+  it('writes exactly the bytes it is given, whatever the chunk sizes', async () => {
+    const path = join(await tempDir(), 'out.bin');
+    const chunks = mixedChunks();
+    const sink = new FileSink(path);
+    await pipeline(Readable.from(chunks), sink);
+    const expected = Buffer.concat(chunks);
+    expect(sink.bytesWritten).toBe(expected.length);
+    expect((await readFile(path)).equals(expected)).toBe(true);
+  });
+
+  it('never overwrites an existing file', async () => {
+    const path = join(await tempDir(), 'existing');
+    await writeFile(path, 'keep');
+    await expect(pipeline(Readable.from([Buffer.from('new')]), new FileSink(path))).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await readFile(path, 'utf8')).toBe('keep');
+  });
+});
+
+describe('Coalescer', () => {
+  it('passes the same bytes on in pieces of at least its size, the last one excepted', async () => {
+    const chunks = mixedChunks();
+    const pieces: Buffer[] = [];
+    await pipeline(Readable.from(chunks), new Coalescer(256 * 1024), async function* (source) {
+      for await (const piece of source) pieces.push(piece as Buffer);
+    });
+    expect(Buffer.concat(pieces).equals(Buffer.concat(chunks))).toBe(true);
+    expect(pieces.slice(0, -1).every((piece) => piece.length >= 256 * 1024)).toBe(true);
+  });
+});
+
+describe('transferFile from a filesystem store (kernel copy)', () => {
+  const copy: BackupCopy = {
+    ref: { partitionId: 1, checkpointId: 5n, nodeId: 0, nodeSegment: '0', location: 'manifest.json' },
+    manifest: {} as BackupManifest,
+  };
+
+  async function storeWith(content: Buffer, mode: number) {
+    const base = await tempDir();
+    const stored = join(base, contentKey(1, 5n, '0', 'segments', 'segment.log'));
+    await mkdir(dirname(stored), { recursive: true });
+    await writeFile(stored, content);
+    await chmod(stored, mode);
+    return { store: new FilesystemStore(base), stored, target: join(base, 'restored.log') };
+  }
+
+  it('copies the bytes and gives the file the mode of a new file, not the backup’s read-only one', async () => {
+    const content = Buffer.concat(mixedChunks());
+    const { store, target } = await storeWith(content, 0o444);
+    const transfer = { copy, kind: 'segments' as const, file: { name: 'segment.log' }, destination: target };
+    expect(await transferFile(store, transfer, new AbortController().signal)).toBe(content.length);
+    expect((await readFile(target)).equals(content)).toBe(true);
+    const umask = Number.parseInt(execFileSync('sh', ['-c', 'umask'], { encoding: 'utf8' }).trim(), 8);
+    expect((await stat(target)).mode & 0o777).toBe(0o666 & ~umask);
+  });
+
+  it('leaves anything but a regular file to the stream', async () => {
+    const { store, stored, target } = await storeWith(Buffer.from('x'), 0o644);
+    const fifo = `${stored}.fifo`;
+    execFileSync('mkfifo', [fifo]);
+    expect(await store.copyToLocalFile(copy, 'segments', 'segment.log.fifo', target)).toBe(false);
+  });
+});
+
+describe('truncateJournalAtCheckpoint reading frames in batches', () => {
+  it('does not fail on a damaged frame behind the checkpoint, which it never needs to read', async () => {
+    const dir = await tempDir();
+    await cp(join(fixtures, 'journal-b'), dir, { recursive: true });
+    const segments = await listJournalSegments(dir, 2);
+    const checkpointSegment = segments.find((segment) => segment.fileName === 'raft-partition-partition-2-3.log')!;
+    let damaged: number | undefined;
+    let passedCheckpoint = false;
+    for await (const frame of readSegmentFrames(checkpointSegment as WrittenSegment)) {
+      if (passedCheckpoint) {
+        damaged = frame.offset + frame.frameLength - 1;
+        break;
+      }
+      passedCheckpoint = frame.asqn === fixtureCheckpoint;
+    }
+    // The frame right after the checkpoint sits in the same read buffer as the checkpoint.
+    await flipByte(checkpointSegment.path, damaged!);
+    await expect(truncateJournalAtCheckpoint(dir, 2, fixtureCheckpoint)).resolves.toMatchObject({ checkpointIndex: 4336n });
+  });
+});
