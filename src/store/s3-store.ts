@@ -11,12 +11,13 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../config/restore-config.js';
-import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
+import { BackupInvalidError, errnoCode, StoreUnavailableError, UsageError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { resumableDownload } from './resumable-download.js';
+import { callStore, networkErrorCodes, storeError, type StoreErrorExplanation } from './store-errors.js';
 import { batchRetryStrategy } from './s3-retry.js';
 import { contentKey, type Layout, manifestsPrefix, parseManifestKey } from './store-layout.js';
 
@@ -194,21 +195,10 @@ export class S3Store implements BackupStore {
   }
 
   /** Turns SDK and network errors into the agent's failure classes, with the bucket, key and what to check. */
-  private async call<T>(action: string, key: string, operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof RestoreError || (error instanceof Error && error.name === 'AbortError')) throw error;
-      const { failure, reason, hint } = explain(error);
-      const message = this.redact(`Could not ${action} s3://${this.bucket}/${key} (${this.server}): ${reason}. ${hint}`);
-      throw failure === 'backupInvalid'
-        ? new BackupInvalidError(message, { cause: error })
-        : new StoreUnavailableError(message, { cause: error });
-    }
-  }
-
-  private redact(text: string): string {
-    return this.secrets.reduce((result, secret) => result.split(secret).join('****'), text);
+  private call<T>(action: string, key: string, operation: () => Promise<T>): Promise<T> {
+    return callStore(operation, (error) =>
+      storeError(explain(error), `Could not ${action} s3://${this.bucket}/${key} (${this.server})`, this.secrets, error),
+    );
   }
 }
 
@@ -285,21 +275,14 @@ function withoutUserInfo(endpoint: string): string {
   }
 }
 
-interface Explanation {
-  failure: 'storeUnavailable' | 'backupInvalid';
-  reason: string;
-  hint: string;
-}
-
 const credentialsHint =
   'Check accessKey and secretKey, or the credentials the AWS default chain provides (AWS_ACCESS_KEY_ID and ' +
   'AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN for EKS IRSA, ' +
   'container or instance role).';
 
-const networkCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 
 /** The SDK names S3 errors by their S3 code (`NoSuchBucket`); network errors keep Node's `code`. */
-function explain(error: unknown): Explanation {
+function explain(error: unknown): StoreErrorExplanation {
   const message = error instanceof Error ? error.message : String(error);
   const code = errnoCode(error);
   // Answers without an S3 error document (to HEAD requests, or from a proxy) only have their status.
@@ -341,7 +324,7 @@ function explain(error: unknown): Explanation {
     case 'CredentialsProviderError':
       return { failure: 'storeUnavailable', reason: 'no AWS credentials were found', hint: credentialsHint };
   }
-  if ((code && networkCodes.has(code)) || name === 'TimeoutError') {
+  if ((code && networkErrorCodes.has(code)) || name === 'TimeoutError') {
     return {
       failure: 'storeUnavailable',
       reason: `the server could not be reached (${code ?? message})`,

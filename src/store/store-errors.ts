@@ -20,9 +20,17 @@ export const networkErrorCodes = new Set([
   'EPIPE',
 ]);
 
+/**
+ * Secrets shorter than this are not masked: replacing every `a` of a message because the access
+ * key is `a` would garble it while protecting nothing a guess would not find.
+ */
+const shortestMaskedSecret = 4;
+
 /** Every occurrence of every secret replaced by `****`, whatever a server or SDK echoed back. */
 export function redact(text: string, secrets: readonly string[]): string {
-  return secrets.filter((secret) => secret.length > 0).reduce((result, secret) => result.split(secret).join('****'), text);
+  return secrets
+    .filter((secret) => secret.length >= shortestMaskedSecret)
+    .reduce((result, secret) => result.split(secret).join('****'), text);
 }
 
 /**
