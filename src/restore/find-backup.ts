@@ -4,14 +4,14 @@ import type { BackupCopy, BackupStore, ManifestRef } from '../store/backup-store
 
 type Reading = BackupCopy | { ref: ManifestRef; problem: BackupInvalidError };
 
+/** Errors of copies that exist but fail the caller's check (an unusable file list, another partition count). */
+const rejectedByCheck = new WeakSet<object>();
+
 /**
  * backup-store-format.md §4: any completed copy of (partition, backup id) from any node will do.
  * Copies that are failed, in progress, deleted or unreadable are reported when no completed one
  * exists, so the operator learns what the store does hold.
  */
-/** Errors of copies that exist but fail the caller's check (an unusable file list, another partition count). */
-const rejectedByCheck = new WeakSet<object>();
-
 export async function findCompletedCopy(
   store: BackupStore,
   partitionId: number,
