@@ -69,7 +69,7 @@ export async function restoreChain(job: ChainRestore): Promise<PartitionResult> 
   const source = `Partition ${partitionId} (backups ${chain.map((link) => link.copy.ref.checkpointId).join(', ')})`;
   if (snapshotDirectory && checksumFile) {
     await Promise.all([snapshotsDirectory, snapshotDirectory].map(fsyncDirectory));
-    await naming(source, () => verifySnapshot(snapshotDirectory, checksumPath, snapshotId!));
+    await naming(source, () => verifySnapshot(snapshotDirectory, checksumPath, snapshotId!), directory);
   }
   controller.signal.throwIfAborted();
   const sources: ChainSource[] = chain.map((link, position) => ({

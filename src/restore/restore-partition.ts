@@ -65,13 +65,15 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
     [directory, ...(snapshotDirectory ? [snapshotsDirectory, snapshotDirectory] : [])].map(fsyncDirectory),
   );
 
-  const source = `Partition ${partitionId} (node ${copy.ref.nodeId}'s copy)`;
+  const source = `Partition ${partitionId} (node ${copy.ref.nodeId}'s copy, ${copy.ref.location})`;
   if (plan.snapshotId && plan.checksumFile) {
-    await naming(source, () => verifySnapshot(snapshotDirectory!, checksumPath, plan.snapshotId!));
+    await naming(source, () => verifySnapshot(snapshotDirectory!, checksumPath, plan.snapshotId!), directory);
   }
   controller.signal.throwIfAborted();
-  const truncation = await naming(source, () =>
-    truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition),
+  const truncation = await naming(
+    source,
+    () => truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition),
+    directory,
   );
   const bytes = sizes.reduce((sum, size) => sum + size, 0);
   log.info(
@@ -90,12 +92,17 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
   return result;
 }
 
-/** Checks on local files do not know which partition and copy they belong to; the operator needs it. */
-export async function naming<T>(source: string, step: () => Promise<T>): Promise<T> {
+/**
+ * Checks on local files do not know which partition and copy they belong to; the operator needs
+ * it. Paths inside the staging area, which is gone by the time anyone reads the message, are shown
+ * relative to the partition (`snapshots/<id>/000021.sst`).
+ */
+export async function naming<T>(source: string, step: () => Promise<T>, stagingDirectory?: string): Promise<T> {
   try {
     return await step();
   } catch (error) {
     if (!(error instanceof RestoreError)) throw error;
-    throw new RestoreError(error.failureClass, `${source}: ${error.message}`, { cause: error });
+    const message = stagingDirectory ? error.message.split(`${stagingDirectory}/`).join('') : error.message;
+    throw new RestoreError(error.failureClass, `${source}: ${message}`, { cause: error });
   }
 }

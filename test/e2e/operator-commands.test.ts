@@ -214,7 +214,7 @@ describe('verify and progress on a filesystem store', () => {
     const result = await runRestore(['verify', '100'], { cwd: work, env });
     expect(result.code).toBe(5);
     expect(result.stdout).toMatch(/^1\s+OK/m);
-    expect(result.stdout).toMatch(/^3\s+FAILED\s+Partition 3 \(node 2's copy\): Expected snapshot 3806-2-9670-9600 to have checksums/m);
+    expect(result.stdout).toMatch(/^3\s+FAILED\s+Partition 3 \(node 2's copy, \S+manifests\/3\/100\/2\/manifest\.json\): Expected snapshot 3806-2-9670-9600 to have checksums/m);
     expect(result.stderr).toMatch(/Backup 100 failed verification on partitions 3/);
   });
 });

@@ -88,7 +88,7 @@ async function frameAt(id: number, offset: number): Promise<{ offset: number; in
   throw new Error(`no frame at ${offset}`);
 }
 
-const partitionOne = /Partition 1 \(node 0's copy\)|partition 1 \(node 0's copy\)/;
+const partitionOne = /Partition 1 \(node 0's copy[,)]|partition 1 \(node 0's copy\)/;
 
 describe.concurrent('flipped bytes', () => {
   it('in a segment before the checkpoint: the entry, the file and its byte offset', async () => {
