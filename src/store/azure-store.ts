@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import {
   AnonymousCredential,
   type BlobDownloadResponseParsed,
@@ -89,13 +88,6 @@ export class AzureStore extends ObjectStore {
       if (page.done) return;
       for (const blob of page.value.segment.blobItems) yield blob.name;
     }
-  }
-
-  protected readText(key: string): Promise<string> {
-    return this.call('read', key, async () => {
-      const response = await this.container.getBlobClient(key).download(0);
-      return (await buffer(bodyOf(response))).toString('utf8');
-    });
   }
 
   protected async download(key: string, signal?: AbortSignal): Promise<Readable> {

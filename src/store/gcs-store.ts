@@ -45,11 +45,6 @@ export class GcsStore extends ObjectStore {
     } while (pageToken);
   }
 
-  protected async readText(key: string): Promise<string> {
-    const [content] = await this.call('read', key, () => this.bucket.file(key).download());
-    return content.toString('utf8');
-  }
-
   protected async download(key: string, signal?: AbortSignal): Promise<Readable> {
     // The metadata call makes a missing object fail here, with its key, and names the generation:
     // resuming reads exactly that generation, so a replaced object is never spliced in.

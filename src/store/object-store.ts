@@ -1,7 +1,10 @@
 import { type Readable, Transform } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { BackupInvalidError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
-import { parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef } from './backup-store.js';
+import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
 
 export interface ObjectStoreOptions {
@@ -37,8 +40,6 @@ export abstract class ObjectStore implements BackupStore {
 
   /** The full keys below `prefix`, following every page of the listing. */
   protected abstract listKeys(prefix: string): AsyncIterable<string>;
-  /** A whole (small) object as text. */
-  protected abstract readText(key: string): Promise<string>;
   /** A stream of the object's bytes that resumes where a broken connection left off. */
   protected abstract download(key: string, signal?: AbortSignal): Promise<Readable>;
   protected abstract sizeOf(key: string): Promise<number | undefined>;
@@ -59,7 +60,27 @@ export abstract class ObjectStore implements BackupStore {
   }
 
   async readManifest(ref: ManifestRef): Promise<BackupManifest> {
-    return parseManifestFor(await this.readText(ref.location), ref);
+    const text = await this.readSmallObject(ref.location, maxManifestBytes, (size) => manifestTooLargeError(ref.location, size));
+    return parseManifestFor(text, ref);
+  }
+
+  /** 8.9 per-partition backup metadata: every JSON file directly below `metadata/<P>/`. */
+  async readPartitionMetadata(partitionId: number): Promise<PartitionMetadataFile[]> {
+    const prefix = this.base + partitionMetadataPrefix(partitionId);
+    const locations: string[] = [];
+    for await (const key of this.listKeys(prefix)) {
+      if (key.startsWith(prefix) && isPartitionMetadataName(key.slice(prefix.length))) locations.push(key);
+    }
+    return Promise.all(
+      locations.sort().map(async (location) => ({
+        location,
+        text: await this.readSmallObject(
+          location,
+          maxPartitionMetadataBytes,
+          (size) => new BackupInvalidError(`Backup metadata ${location} is ${size} bytes long, more than ${maxPartitionMetadataBytes}.`),
+        ),
+      })),
+    );
   }
 
   openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
@@ -68,6 +89,16 @@ export abstract class ObjectStore implements BackupStore {
 
   fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {
     return this.sizeOf(this.contentKeyOf(copy, kind, fileName));
+  }
+
+  /**
+   * A small object as text, refused by its size before it costs memory, and read through the
+   * resumable download so a connection that breaks mid-body does not fail the restore.
+   */
+  private async readSmallObject(key: string, maxBytes: number, tooLarge: (size: number) => Error): Promise<string> {
+    const size = await this.sizeOf(key);
+    if (size !== undefined && size > maxBytes) throw tooLarge(size);
+    return text(await this.download(key));
   }
 
   private contentKeyOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {

@@ -98,6 +98,21 @@ export function describeObjectStoreContract(harness: ObjectStoreHarness): void {
       expect(everyBackup.map((ref) => `${ref.checkpointId}/${ref.nodeId}`).sort()).toEqual(['7/0', '7/1', '7/2', '7/3', '7/4', '70/1']);
     });
 
+    it('reads the 8.9 per-partition backup metadata files, and only those', async () => {
+      const location = await harness.newLocation();
+      await location.put('metadata/1/metadata.json', '{"version":1}');
+      await location.put('metadata/1/b.json', '{"sequenceNumber":2}');
+      await location.put('metadata/1/nested/c.json', '{}');
+      await location.put('metadata/1/notes.txt', 'x');
+      await location.put('metadata/12/metadata.json', '{}');
+      const store = await opened(location.open({ listPageSize: 2 }));
+      expect(await store.readPartitionMetadata!(1)).toEqual([
+        { location: expect.stringMatching(/metadata\/1\/b\.json$/), text: '{"sequenceNumber":2}' },
+        { location: expect.stringMatching(/metadata\/1\/metadata\.json$/), text: '{"version":1}' },
+      ]);
+      expect(await store.readPartitionMetadata!(2)).toEqual([]);
+    });
+
     it('reads every variant of the common manifest', async () => {
       const location = await harness.newLocation();
       const work = await tempDir();
