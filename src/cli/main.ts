@@ -129,7 +129,9 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
         command
           .option('backupId', { type: 'string', describe: "backup id, a comma-separated chain of backups, or 'latest'" })
           .option('from', { type: 'string', describe: 'time-range restore: ISO-8601 instant the restored log must cover' })
-          .option('to', { type: 'string', describe: 'time-range restore: ISO-8601 instant to restore to' }),
+          .option('to', { type: 'string', describe: 'time-range restore: ISO-8601 instant to restore to' })
+          .example('$0 plan --backupId=latest', 'what restoring the newest complete backup would do on this node')
+          .example('$0 plan --backupId=1763683200000 --json', 'the plan as JSON, for scripts'),
       (args) => {
         invocation = {
           ...common(args, args),
@@ -141,7 +143,11 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
     .command(
       'list [pattern]',
       "list the backups in the store with their state, like GET actuator/backups (pattern: an id prefix such as '10*')",
-      (command) => command.positional('pattern', { type: 'string', describe: "id prefix followed by '*'" }),
+      (command) =>
+        command
+          .positional('pattern', { type: 'string', describe: "id prefix followed by '*'" })
+          .example('$0 list', 'every backup, as a table')
+          .example("$0 list '1763*' --json", 'backups whose id starts with 1763, as the management API returns them'),
       (args) => {
         invocation = { ...common(args), printsData: true, run: (context) => listCommand(context, args.pattern, args.json) };
       },
@@ -149,7 +155,11 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
     .command(
       'describe <backupId>',
       'show one backup per partition, like GET actuator/backups/{id}',
-      (command) => command.positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" }),
+      (command) =>
+        command
+          .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
+          .example('$0 describe 1763683200000', 'state, copy, snapshot and checkpoint of each partition')
+          .example('$0 describe latest --json', 'the newest complete backup, in the shape of GET actuator/backups/{id}'),
       (args) => {
         invocation = { ...common(args), printsData: true, run: (context) => describeCommand(context, args.backupId, args.json) };
       },
@@ -161,7 +171,9 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
         command
           .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
           .option('partitions', { type: 'array', number: true, describe: 'only these partitions (default: all of the cluster)' })
-          .option('work-dir', { type: 'string', describe: 'where to download (default: the system temporary directory)' }),
+          .option('work-dir', { type: 'string', describe: 'where to download (default: the system temporary directory)' })
+          .example('$0 verify latest', 'check every partition of the newest complete backup')
+          .example('$0 verify 1763683200000 --partitions 1 3', 'check partitions 1 and 3 only'),
       (args) => {
         invocation = {
           ...common(args),
