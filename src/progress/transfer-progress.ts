@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { BackupStore } from '../store/backup-store.js';
 
@@ -30,6 +31,7 @@ export class TransferProgress {
       readManifest: (...args) => store.readManifest(...args),
       fileSize: (...args) => store.fileSize(...args),
       close: () => store.close(),
+      ...(store.copyToLocalFile ? { copyToLocalFile: this.countingCopy(store.copyToLocalFile.bind(store)) } : {}),
       openFile: async (...args): Promise<Readable> => {
         const stream = await store.openFile(...args);
         const partition = this.partitions.get(args[0].ref.partitionId);
@@ -41,6 +43,19 @@ export class TransferProgress {
         }
         return stream;
       },
+    };
+  }
+
+  /** A kernel copy moves a whole file at once: it counts when it is done. */
+  private countingCopy(copyToLocalFile: NonNullable<BackupStore['copyToLocalFile']>): BackupStore['copyToLocalFile'] {
+    return async (...args) => {
+      const copied = await copyToLocalFile(...args);
+      const partition = this.partitions.get(args[0].ref.partitionId);
+      if (copied && partition) {
+        partition.startedAt ??= performance.now();
+        partition.transferredBytes += (await stat(args[3])).size;
+      }
+      return copied;
     };
   }
 

@@ -29,19 +29,6 @@ export interface FileTransfer {
   destination: string;
 }
 
-/**
- * A store whose files are regular files on a mounted file system (the filesystem store) can copy
- * one into a local file inside the kernel, so its bytes never pass through this process.
- */
-export interface KernelCopySource {
-  /**
-   * Copies the stored file over `destination`, an empty file the caller created. Returns false,
-   * having written nothing, when this file cannot be copied that way (it is not a regular file);
-   * the caller then streams it.
-   */
-  copyToLocalFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, destination: string): Promise<boolean>;
-}
-
 type Stage = 'read' | 'decompress' | 'write';
 
 /**
@@ -63,15 +50,11 @@ export async function transferFile(store: BackupStore, transfer: FileTransfer, s
       return streamFile(store, transfer, label, decompression, signal);
     });
   }
-  if (canCopyInKernel(store)) {
-    const copied = await copyInKernel(store, transfer, signal);
+  if (store.copyToLocalFile) {
+    const copied = await copyInKernel(store.copyToLocalFile.bind(store), transfer, signal);
     if (copied !== undefined) return copied;
   }
   return streamFile(store, transfer, label, undefined, signal);
-}
-
-export function canCopyInKernel(store: BackupStore): store is BackupStore & KernelCopySource {
-  return typeof (store as Partial<KernelCopySource>).copyToLocalFile === 'function';
 }
 
 /**
@@ -86,7 +69,7 @@ export function canCopyInKernel(store: BackupStore): store is BackupStore & Kern
  * tells a store fault from a local disk fault by the stage that failed, and so reports it right.
  */
 async function copyInKernel(
-  store: BackupStore & KernelCopySource,
+  copyToLocalFile: NonNullable<BackupStore['copyToLocalFile']>,
   { copy, kind, file, destination }: FileTransfer,
   signal: AbortSignal,
 ): Promise<number | undefined> {
@@ -100,7 +83,7 @@ async function copyInKernel(
     handle = await open(destination, 'wx');
     created = true;
     const { mode } = await handle.stat();
-    if (!(await store.copyToLocalFile(copy, kind, file.name, destination))) {
+    if (!(await copyToLocalFile(copy, kind, file.name, destination))) {
       await handle.close();
       handle = undefined;
       await rm(destination);

@@ -73,6 +73,8 @@ export class RestoreWorkspace {
    */
   async commit(record: RestoreRecord): Promise<void> {
     try {
+      // Every level a broker walks must be durable before the rename publishes it.
+      await fsyncDirectory(join(this.stagingDirectory, raftDirectoryName, 'partitions'));
       await fsyncDirectory(join(this.stagingDirectory, raftDirectoryName));
       this.committed = true;
       await writeRestoreRecord(this.dataDirectory, record, join(this.stagingDirectory, 'restore-record.tmp'));

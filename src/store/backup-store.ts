@@ -50,5 +50,12 @@ export interface BackupStore {
   readPartitionMetadata?(partitionId: number): Promise<PartitionMetadataFile[]>;
   /** Stored size in bytes, where the store knows it cheaply. */
   fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined>;
+  /**
+   * For stores whose files are regular files on a mounted file system: copies the stored file over
+   * `destination`, an empty file the caller created, inside the kernel, so its bytes never pass
+   * through this process. Returns false, having written nothing, when this file cannot be copied
+   * that way (it is not a regular file); the caller then streams it.
+   */
+  copyToLocalFile?(copy: BackupCopy, kind: BackupFileKind, fileName: string, destination: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -104,8 +104,8 @@ export class FilesystemStore implements BackupStore {
   }
 
   /**
-   * Copies a stored file over `destination` inside the kernel (KernelCopySource in
-   * restore/transfer-file.ts): copy_file_range, which NFS 4.2 and CIFS even turn into a copy on
+   * Copies a stored file over `destination` inside the kernel (see BackupStore.copyToLocalFile):
+   * copy_file_range, which NFS 4.2 and CIFS even turn into a copy on
    * the server, or a reflink where the store and the data directory share a file system that
    * supports it. Anything but a regular file (a FIFO, a device) is left to openFile's stream.
    */
