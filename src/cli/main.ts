@@ -3,10 +3,7 @@ import { ExitCode, RestoreError, UsageError } from '../errors.js';
 import { createLogger, type LogFormat, type Logger } from '../log/logger.js';
 import { LiveProgressDisplay } from '../progress/progress-reporters.js';
 import { agentVersion } from './agent-version.js';
-import { describeCommand, listCommand } from './commands/backups-command.js';
-import { restoreCommand } from './commands/restore-command.js';
-import { verifyCommand } from './commands/verify-command.js';
-import { type CommandContext, type GlobalArguments, loadCommandContext } from './context.js';
+import type { CommandContext, GlobalArguments } from './context.js';
 import { exitCodeTable } from './exit-codes.js';
 import { nodeIdFromHostnameVariable } from './zeebe-image-environment.js';
 
@@ -53,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
   const sinks = { out: invocation.printsData ? process.stderr : process.stdout, err: process.stderr };
   const log = createLogger(invocation.logFormat, invocation.liveDisplay ? invocation.liveDisplay.wrap(sinks) : sinks);
   try {
+    // Loaded only now: `--help` and usage errors need none of the configuration, store or command code.
+    const { loadCommandContext } = await import('./context.js');
     return await invocation.run(loadCommandContext(invocation.global, log));
   } catch (error) {
     return report(error, log);
@@ -110,8 +109,8 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
           ...common(args, args),
           ...(liveDisplay ? { liveDisplay } : {}),
           printsData: args['dry-run'] || args['print-config'],
-          run: (context) =>
-            restoreCommand(context, {
+          run: async (context) =>
+            (await import('./commands/restore-command.js')).restoreCommand(context, {
               dryRun: args['dry-run'],
               printConfig: args['print-config'],
               json: args.json,
@@ -136,7 +135,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
         invocation = {
           ...common(args, args),
           printsData: true,
-          run: (context) => restoreCommand(context, { dryRun: true, printConfig: false, json: args.json, progressInterval: 10 }),
+          run: async (context) => (await import('./commands/restore-command.js')).restoreCommand(context, { dryRun: true, printConfig: false, json: args.json, progressInterval: 10 }),
         };
       },
     )
@@ -149,7 +148,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
           .example('$0 list', 'every backup, as a table')
           .example("$0 list '1763*' --json", 'backups whose id starts with 1763, as the management API returns them'),
       (args) => {
-        invocation = { ...common(args), printsData: true, run: (context) => listCommand(context, args.pattern, args.json) };
+        invocation = { ...common(args), printsData: true, run: async (context) => (await import('./commands/backups-command.js')).listCommand(context, args.pattern, args.json) };
       },
     )
     .command(
@@ -161,7 +160,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
           .example('$0 describe 1763683200000', 'state, copy, snapshot and checkpoint of each partition')
           .example('$0 describe latest --json', 'the newest complete backup, in the shape of GET actuator/backups/{id}'),
       (args) => {
-        invocation = { ...common(args), printsData: true, run: (context) => describeCommand(context, args.backupId, args.json) };
+        invocation = { ...common(args), printsData: true, run: async (context) => (await import('./commands/backups-command.js')).describeCommand(context, args.backupId, args.json) };
       },
     )
     .command(
@@ -178,8 +177,8 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
         invocation = {
           ...common(args),
           printsData: true,
-          run: (context) =>
-            verifyCommand(context, args.backupId, {
+          run: async (context) =>
+            (await import('./commands/verify-command.js')).verifyCommand(context, args.backupId, {
               json: args.json,
               ...(args.partitions ? { partitions: args.partitions.map(Number) } : {}),
               ...(args['work-dir'] ? { workDirectory: args['work-dir'] } : {}),
