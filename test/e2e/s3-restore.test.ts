@@ -14,7 +14,7 @@ import {
 } from '../support/fixtures.js';
 import { expectZeebeTruncatedJournal, filesystemRestoreReference, oneBrokerEnv } from '../support/restore-checks.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
-import { compressionThreshold, createTestBucket, type S3Compression, type S3ManifestDialect, type S3PartitionBackup, s3StoreEnv, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
+import { bucketWithFixturePartition, compressionThreshold, createTestBucket, type S3Compression, type S3ManifestDialect, type S3PartitionBackup, s3StoreEnv, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
 import { startS3Proxy } from '../support/s3-proxy.js';
 
 const endpoint = inject('s3Endpoint');
@@ -161,16 +161,7 @@ describe('S3 settings that must not leak or be dropped', () => {
   /** One partition of Zeebe 8.5.4's files in the v2 layout, as an 8.9 broker writes it. */
   beforeAll(async () => {
     client = s3TestClient(endpoint);
-    bucket = await createTestBucket(client);
-    await uploadS3Backup(client, bucket, {
-      dialect: '8.9',
-      partitionId: 1,
-      checkpointId: backupId,
-      nodeId: 0,
-      descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.9.0' },
-      snapshotFiles: await snapshotFiles(),
-      segmentFiles: await journalFilesFor(1),
-    });
+    bucket = await bucketWithFixturePartition(client, backupId);
   });
 
   afterAll(() => client.destroy());

@@ -2,9 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fixtureCheckpoint, fixtureSnapshotId, journalFilesFor, snapshotFiles, tempDir } from '../support/fixtures.js';
+import { tempDir } from '../support/fixtures.js';
 import { type RestoreRun, runRestore } from '../support/run-restore.js';
-import { createTestBucket, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
+import { bucketWithFixturePartition, s3TestClient } from '../support/s3-backup.js';
 import { type S3Proxy, type S3ProxyOptions, startS3Proxy } from '../support/s3-proxy.js';
 
 /**
@@ -38,16 +38,7 @@ let bucket: string;
 
 beforeAll(async () => {
   client = s3TestClient(endpoint);
-  bucket = await createTestBucket(client);
-  await uploadS3Backup(client, bucket, {
-    dialect: '8.9',
-    partitionId: 1,
-    checkpointId: backupId,
-    nodeId: 0,
-    descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.9.0' },
-    snapshotFiles: await snapshotFiles(),
-    segmentFiles: await journalFilesFor(1),
-  });
+  bucket = await bucketWithFixturePartition(client, backupId);
 });
 
 afterAll(() => client.destroy());
