@@ -13,10 +13,6 @@ export function canonicalSegments(key: string): string[] {
     .map((segment) => segment.toLowerCase().replace(/[-_]/g, ''));
 }
 
-export function canonicalKey(key: string): string {
-  return canonicalSegments(key).join('.');
-}
-
 const isIndex = (segment: string): boolean => /^\d+$/.test(segment);
 
 /**

@@ -73,21 +73,11 @@ export async function findCompletedCopy(
 }
 
 /**
- * Looks up every partition before anything is written and reports all that are missing at once.
- * Found copies are checked with `check` first: a backup of a cluster with a different partition
- * count explains missing partitions better than the missing partitions do.
+ * Looks up every wanted (partition, backup) pair before anything is written, such as the links of
+ * restore chains, and reports all that are missing at once; results in the given order. Found
+ * copies are checked with `check` first: a backup of a cluster with a different partition count
+ * explains missing partitions better than the missing partitions do.
  */
-export async function findCompletedCopies<T>(
-  store: BackupStore,
-  partitionIds: number[],
-  backupId: bigint,
-  log: Logger,
-  check: (copy: BackupCopy) => T,
-): Promise<{ copy: BackupCopy; checked: T }[]> {
-  return findCompletedCopiesOf(store, partitionIds.map((partitionId) => ({ partitionId, backupId })), log, check);
-}
-
-/** findCompletedCopies for any set of (partition, backup) pairs, such as the chains of a restore; results in the given order. */
 export async function findCompletedCopiesOf<T>(
   store: BackupStore,
   wanted: { partitionId: number; backupId: bigint }[],
