@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { chmod, lstat, mkdir, readlink, statfs, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureCheckpoint, fixtureSnapshotId, journalFilesFor, snapshotFiles, tempDir, treeOf } from '../support/fixtures.js';
+import { fixtureCheckpoint, fixtureSnapshotId, journalFilesFor, projectRoot, snapshotFiles, tempDir, treeOf } from '../support/fixtures.js';
 import { mountTmpfs, mountUnavailable, remountReadOnly, unmountAll } from '../support/mounts.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
 import { writeFilesystemBackup } from '../../src/demo/filesystem-backup-writer.js';
@@ -104,8 +105,16 @@ describe.skipIf(mountUnavailable !== undefined)('a data directory on a volume th
   });
 });
 
-describe('permissions', () => {
-  const nobody = { uid: 65534, gid: 65534 };
+const nobody = { uid: 65534, gid: 65534 };
+
+/** A checkout below a private directory (a 0700 home or mktemp dir) cannot run as another user. */
+const unprivilegedUnavailable: string | undefined = (() => {
+  const run = spawnSync(join(projectRoot, 'bin/restore'), ['--version'], { ...nobody, encoding: 'utf8' });
+  return run.status === 0 ? undefined : `uid ${nobody.uid} cannot run ${projectRoot}bin/restore (${run.error?.message ?? run.stderr.trim()})`;
+})();
+
+describe.skipIf(unprivilegedUnavailable !== undefined)('permissions', () => {
+  if (unprivilegedUnavailable) console.log(`Skipping the permission tests: ${unprivilegedUnavailable}`);
 
   it('a data directory the agent may not write to: exit 7 naming the path', async () => {
     const work = await workDir();
