@@ -10,6 +10,7 @@ import { listJournalSegments, readSegmentFrames, type WrittenSegment } from '../
 import { contentKey } from '../../src/store/store-layout.js';
 import {
   fixtureCheckpoint,
+  fixturePartitionBackup,
   fixtures,
   fixtureSnapshotId,
   flipByte,
@@ -188,15 +189,7 @@ describe('corrupt objects in an S3 store', () => {
   /** Partition 1 in the legacy layout of an 8.5 broker; `replace` rewrites stored objects before the restore. */
   async function s3Scene(): Promise<Scene & { bucket: string; key(kind: 'snapshot' | 'segments', name: string): string }> {
     const bucket = await createTestBucket(client);
-    await uploadS3Backup(client, bucket, {
-      dialect: '8.5',
-      partitionId: 1,
-      checkpointId: backupId,
-      nodeId: 0,
-      descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.5.4' },
-      snapshotFiles: await snapshotFiles(),
-      segmentFiles: await journalFilesFor(1),
-    });
+    await uploadS3Backup(client, bucket, { ...(await fixturePartitionBackup(backupId)), dialect: '8.5' });
     const work = await tempDir();
     return {
       work,

@@ -9,10 +9,10 @@ import { writeSnapshotChecksumFile } from '../../src/snapshot/checksum-writer.js
 import { manifestKey } from '../../src/store/store-layout.js';
 import {
   fixtureCheckpoint,
+  fixturePartitionBackup,
   fixtures,
   fixtureSnapshotId,
   journalFilesFor,
-  snapshotFiles,
   tempDir,
   treeOf,
 } from '../support/fixtures.js';
@@ -326,14 +326,7 @@ describe('a hostile copy next to a sound one', () => {
   /** Node 0's copy is hostile; node 1's, written by the other broker, is sound. */
   async function twoCopies(hostile: Json) {
     const { work, store, data, manifestPath, env } = await scene();
-    await writeFilesystemBackup(store, {
-      partitionId: 1,
-      checkpointId: backupId,
-      nodeId: 1,
-      descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.5.4' },
-      snapshotFiles: await snapshotFiles(),
-      segmentFiles: await journalFilesFor(1),
-    });
+    await writeFilesystemBackup(store, await fixturePartitionBackup(backupId, { nodeId: 1 }));
     await writeFile(manifestPath, JSON.stringify(hostile));
     const outside = await treeOf(work);
     const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });

@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, readlink, statfs, symlink, writeFile } from 'node:
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureCheckpoint, fixtureSnapshotId, journalFilesFor, projectRoot, snapshotFiles, tempDir, treeOf } from '../support/fixtures.js';
+import { fixturePartitionBackup, projectRoot, tempDir, treeOf } from '../support/fixtures.js';
 import { mountTmpfs, mountUnavailable, remountReadOnly, unmountAll } from '../support/mounts.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
 import { writeFilesystemBackup } from '../../src/demo/filesystem-backup-writer.js';
@@ -21,14 +21,7 @@ beforeAll(async () => {
   const work = await tempDir();
   await chmod(work, 0o755);
   store = join(work, 'backups');
-  await writeFilesystemBackup(store, {
-    partitionId: 1,
-    checkpointId: backupId,
-    nodeId: 0,
-    descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.5.4' },
-    snapshotFiles: await snapshotFiles(),
-    segmentFiles: await journalFilesFor(1),
-  });
+  await writeFilesystemBackup(store, await fixturePartitionBackup(backupId));
 });
 
 afterEach(unmountAll);

@@ -4,7 +4,7 @@ import { lstat, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFilesystemBackup, type SourceFile } from '../../src/demo/filesystem-backup-writer.js';
+import { type PartitionBackup, writeFilesystemBackup, type SourceFile } from '../../src/demo/filesystem-backup-writer.js';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const fixtures = join(projectRoot, 'test/fixtures/zeebe-8.5.4');
@@ -51,6 +51,21 @@ export async function snapshotFiles(): Promise<SourceFile[]> {
   const files = (await readdir(directory)).sort().map((name) => ({ name, source: join(directory, name) }));
   const checksum = `${fixtureSnapshotId}.checksum`;
   return [...files, { name: checksum, source: join(fixtures, 'snapshot-b', checksum) }];
+}
+
+/** Partition 1 of Zeebe 8.5.4's fixture files as one node's completed backup of a one-partition cluster. */
+export async function fixturePartitionBackup(
+  checkpointId: bigint,
+  { nodeId = 0, brokerVersion = '8.5.4' }: { nodeId?: number; brokerVersion?: string } = {},
+): Promise<PartitionBackup> {
+  return {
+    partitionId: 1,
+    checkpointId,
+    nodeId,
+    descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion },
+    snapshotFiles: await snapshotFiles(),
+    segmentFiles: await journalFilesFor(1),
+  };
 }
 
 export interface ClusterBackupOptions {

@@ -8,7 +8,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import type { PartitionBackup, SourceFile } from '../../src/demo/filesystem-backup-writer.js';
 import { jsonLong } from '../../src/manifest/lossless-json.js';
 import { contentKey, manifestKey } from '../../src/store/store-layout.js';
-import { fixtureCheckpoint, fixtureSnapshotId, journalFilesFor, snapshotFiles } from './fixtures.js';
+import { fixturePartitionBackup } from './fixtures.js';
 
 /** s3rver accepts only its built-in account. */
 export const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -58,15 +58,7 @@ export interface S3PartitionBackup extends Omit<PartitionBackup, 'descriptor'> {
 /** A fresh bucket holding partition 1 of Zeebe 8.5.4's fixture files, as an 8.9 broker writes them. */
 export async function bucketWithFixturePartition(client: S3Client, backupId: bigint): Promise<string> {
   const bucket = await createTestBucket(client);
-  await uploadS3Backup(client, bucket, {
-    dialect: '8.9',
-    partitionId: 1,
-    checkpointId: backupId,
-    nodeId: 0,
-    descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.9.0' },
-    snapshotFiles: await snapshotFiles(),
-    segmentFiles: await journalFilesFor(1),
-  });
+  await uploadS3Backup(client, bucket, { ...(await fixturePartitionBackup(backupId, { brokerVersion: '8.9.0' })), dialect: '8.9' });
   return bucket;
 }
 
