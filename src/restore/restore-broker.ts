@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { backupTarget, describeTarget, resolveTarget, type RestoreTarget } from '../chain/restore-target.js';
+import { describeTarget, resolveTarget, type RestoreTarget } from '../chain/restore-target.js';
 import { partitionsOwnedBy } from '../cluster/partition-layout.js';
 import type { RestoreConfig } from '../config/restore-config.js';
 import { checkDataDirectory } from '../datadir/guard.js';
@@ -20,9 +20,7 @@ import { RestoreWorkspace } from './workspace.js';
 export interface RestoreRequest {
   config: RestoreConfig;
   /** What to restore: backup ids (one, or a chain) or a time range. */
-  target?: RestoreTarget;
-  /** Shorthand for a target of this one backup. */
-  backupId?: bigint;
+  target: RestoreTarget;
   store: BackupStore;
   log: Logger;
   /** Aborted on SIGINT/SIGTERM; its reason is reported. */
@@ -54,8 +52,7 @@ export type RestoreOutcome =
  * that becomes the data directory's content in one rename, or is removed on any failure.
  */
 export async function restoreBroker(request: RestoreRequest): Promise<RestoreOutcome> {
-  const { config, store, log, signal } = request;
-  const target = request.target ?? backupTarget([request.backupId!]);
+  const { config, target, store, log, signal } = request;
   const partitionIds = partitionsOwnedBy(config);
   log.info(
     `Restoring ${describeTarget(target)} on node ${config.nodeId} of ${config.clusterSize} ` +
