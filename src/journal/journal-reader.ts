@@ -202,7 +202,18 @@ export async function* readSegmentFrameBatches(
   }
 }
 
-const END = Symbol('end of data');
+/** What decodeFrameAt returns at the end-of-data marker. */
+export const END = Symbol('end of data');
+
+/** The bytes decodeFrameAt decodes from: a file read through a buffer, or a buffer alone. */
+export interface FrameWindow {
+  /** Bytes in the file: a frame must end within them. */
+  readonly fileSize: number;
+  /** The byte at `offset`, if held. */
+  byteAt(offset: number): number | undefined;
+  /** `length` bytes at `offset`, if all are held. */
+  view(offset: number, length: number): Buffer | undefined;
+}
 
 /**
  * Frames live while their batch is consumed, across an await; a young-generation GC in that time
@@ -224,7 +235,7 @@ function bytesNeededAt(window: FileWindow, offset: number): number {
  * The frame at `offset` if the window holds all of it, END at the end-of-data marker, undefined
  * when more of the file must be read first. Throws for a corrupt frame.
  */
-function decodeFrameAt(window: FileWindow, path: string, offset: number, expectedIndex: bigint): SegmentFrame | typeof END | undefined {
+export function decodeFrameAt(window: FrameWindow, path: string, offset: number, expectedIndex: bigint): SegmentFrame | typeof END | undefined {
   const version = window.byteAt(offset);
   if (version === undefined) return undefined;
   if (version === END_OF_DATA) return END;
@@ -258,7 +269,7 @@ function decodeFrameAt(window: FileWindow, path: string, offset: number, expecte
  * Forward-only view of a file through one buffer: 4 MiB chunks, with the unread tail carried
  * over, so memory grows only to the largest frame rather than with the file.
  */
-class FileWindow {
+class FileWindow implements FrameWindow {
   /** File offset of buffer[0]. */
   private start = 0;
   /** File offset just past the last byte read into the buffer. */

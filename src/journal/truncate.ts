@@ -23,15 +23,20 @@ export interface TruncationResult {
  * Cuts a partition's restored journal right after the entry at the backup's checkpoint
  * position, byte for byte as Zeebe's own restore does (spec §1.3), so that the broker resumes
  * from the checkpoint instead of replaying records the backup does not cover.
+ *
+ * `positionAfterJournal`: where the backup's log continues when its later segments were left out
+ * (they lie after the checkpoint), so that a checkpoint missing from the log is described as fully
+ * as if they were there.
  */
 export async function truncateJournalAtCheckpoint(
   partitionDirectory: string,
   partitionId: number,
   checkpointPosition: bigint,
+  positionAfterJournal?: bigint,
 ): Promise<TruncationResult> {
   const segments = await listJournalSegments(partitionDirectory, partitionId);
   const journal = `the journal ${journalNameOfPartition(partitionId)} in ${partitionDirectory}`;
-  const checkpoint = await findCheckpointFrame(segments, checkpointPosition, journal);
+  const checkpoint = await findCheckpointFrame(segments, checkpointPosition, journal, positionAfterJournal);
   await endSegmentAfter(checkpoint);
 
   const later = segments.filter((segment) => segment.id > checkpoint.segment.id);
@@ -56,6 +61,7 @@ async function findCheckpointFrame(
   segments: readonly JournalSegment[],
   position: bigint,
   journal: string,
+  positionAfterJournal: bigint | undefined,
 ): Promise<JournalFrame> {
   const notFound = (detail: string) =>
     new BackupInvalidError(
@@ -84,6 +90,12 @@ async function findCheckpointFrame(
       first ??= frame.asqn;
       previous = frame.asqn;
     }
+  }
+  if (previous !== undefined && positionAfterJournal !== undefined) {
+    throw notFound(
+      `Positions in ${journal} start at ${first} and go from ${previous} straight to ${positionAfterJournal} ` +
+        `(the first position of the backup's later segments, which were not downloaded).`,
+    );
   }
   throw notFound(
     previous === undefined

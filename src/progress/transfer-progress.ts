@@ -30,6 +30,7 @@ export class TransferProgress {
       listManifests: (...args) => store.listManifests(...args),
       readManifest: (...args) => store.readManifest(...args),
       fileSize: (...args) => store.fileSize(...args),
+      readFileHead: (...args) => store.readFileHead(...args),
       close: () => store.close(),
       ...(store.copyToLocalFile ? { copyToLocalFile: this.countingCopy(store.copyToLocalFile.bind(store)) } : {}),
       openFile: async (...args): Promise<Readable> => {

@@ -55,7 +55,8 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
   log.info(
     `Partition ${partitionId}: restoring node ${copy.ref.nodeId}'s copy` +
       (plan.snapshotId ? ` (snapshot ${plan.snapshotId}, ` : ' (no snapshot, ') +
-      `${plan.segmentFiles.length} log segments, checkpoint position ${plan.checkpointPosition}).`,
+      `${plan.segmentFiles.length} log segments, checkpoint position ${plan.checkpointPosition})` +
+      `${skippedSegmentsNote(plan.segmentsAfterCheckpoint?.length ?? 0)}.`,
   );
   const sizes = await runAll(
     transfers.map((transfer) => () => limit(() => transferFile(store, transfer, controller.signal))),
@@ -72,7 +73,7 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
   controller.signal.throwIfAborted();
   const truncation = await naming(
     source,
-    () => truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition),
+    () => truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition, plan.positionAfterKept),
     directory,
   );
   const bytes = sizes.reduce((sum, size) => sum + size, 0);
@@ -90,6 +91,11 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
   };
   if (plan.snapshotId) result.snapshotId = plan.snapshotId;
   return result;
+}
+
+/** `; 1 log segment after the checkpoint not downloaded`, or nothing. */
+export function skippedSegmentsNote(count: number): string {
+  return count === 0 ? '' : `; ${count} log segment${count === 1 ? '' : 's'} after the checkpoint not downloaded`;
 }
 
 /**

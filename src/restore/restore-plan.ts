@@ -4,6 +4,7 @@ import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
 import { createLimiter } from '../util/concurrency.js';
 import { findCompletedCopiesOf } from './find-backup.js';
+import { withoutSegmentsAfterCheckpoint } from './segments-after-checkpoint.js';
 import { type CopyPlan, planCopy } from './validate-copy.js';
 
 /** Size requests at once while planning; they are small (a stat, a HEAD). */
@@ -46,7 +47,7 @@ export async function planPartitions(
   const links = await Promise.all(
     found.map(async ({ copy, checked }, position): Promise<ChainLink> => {
       const first = position === 0 || wanted[position - 1]!.partitionId !== wanted[position]!.partitionId;
-      const plan = first ? checked : logOnly(checked);
+      const plan = await withoutSegmentsAfterCheckpoint(store, copy, first ? checked : logOnly(checked));
       const sizes = await Promise.all(filesOf(plan).map(({ kind, file }) => limit(() => store.fileSize(copy, kind, file.name))));
       return { copy, plan, storedBytes: sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) };
     }),

@@ -11,6 +11,10 @@ export interface CopyPlan {
   /** The one `.checksum` file, placed at `snapshots/<snapshotId>.checksum`. */
   checksumFile?: BackupFile;
   segmentFiles: BackupFile[];
+  /** Segments of the backup left out because they lie wholly after the checkpoint (see withoutSegmentsAfterCheckpoint). */
+  segmentsAfterCheckpoint?: BackupFile[];
+  /** The first position in those segments: what the log holds next, for a checkpoint not found. */
+  positionAfterKept?: bigint;
 }
 
 /**

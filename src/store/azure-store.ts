@@ -116,6 +116,13 @@ export class AzureStore extends ObjectStore {
     });
   }
 
+  protected async downloadHead(key: string, length: number, signal?: AbortSignal): Promise<Readable> {
+    const response = await this.call('download', key, () =>
+      this.container.getBlobClient(key).download(0, length, { maxRetryRequests: 0, ...(signal ? { abortSignal: signal } : {}) }),
+    );
+    return watchedBody(bodyOf(response), this.idleTimeoutMs);
+  }
+
   protected async sizeOf(key: string): Promise<number | undefined> {
     const properties = await this.call('inspect', key, () => this.container.getBlobClient(key).getProperties());
     return properties.contentLength;

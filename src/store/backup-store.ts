@@ -43,6 +43,11 @@ export interface BackupStore {
   /** A stream of one file's stored bytes (still compressed if the manifest says so). */
   openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable>;
   /**
+   * The first `length` stored bytes of a file (still compressed if the manifest says so; fewer if
+   * the file is shorter), in one small ranged request: enough to tell where a log segment starts.
+   */
+  readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /**
    * Every JSON file below `[base/]metadata/<partitionId>/`: the checkpoint and backup-range
    * metadata 8.9+ brokers keep per partition (continuous backups). None when the store holds none.
    * Optional: a store without it makes `--from/--to` fall back to reading every manifest.

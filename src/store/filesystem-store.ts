@@ -103,6 +103,22 @@ export class FilesystemStore implements BackupStore {
     return stream;
   }
 
+  async readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number): Promise<Buffer> {
+    const path = this.pathOf(copy, kind, fileName);
+    return this.call(`read ${path}`, async () => {
+      // Never a FIFO or device: a read could block, or consume what the restore needs.
+      if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
+      const handle = await open(path, 'r');
+      try {
+        const head = Buffer.alloc(length);
+        const { bytesRead } = await handle.read(head, 0, length, 0);
+        return head.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
   /**
    * Copies a stored file over `destination` inside the kernel (see BackupStore.copyToLocalFile):
    * copy_file_range, which NFS 4.2 and CIFS even turn into a copy on

@@ -62,6 +62,10 @@ export class GcsStore extends ObjectStore {
     });
   }
 
+  protected async downloadHead(key: string, length: number): Promise<Readable> {
+    return this.body(this.bucket.file(key), 0, length - 1);
+  }
+
   protected async sizeOf(key: string): Promise<number | undefined> {
     const [metadata] = await this.call('inspect', key, () => this.bucket.file(key).getMetadata());
     return metadata.size === undefined ? undefined : Number(metadata.size);
@@ -70,13 +74,13 @@ export class GcsStore extends ObjectStore {
   async close(): Promise<void> {}
 
   /**
-   * The stored bytes from `start` (no transparent gunzip, no whole-object hash on a partial read).
+   * The stored bytes from `start` to `end` or the end (no transparent gunzip, no whole-object hash on a partial read).
    * The library retries the request until the response headers arrive; an HTTP error after that
    * is final and becomes a RestoreError, while a body that breaks off stays a plain error for the
    * resumable download to continue.
    */
-  private body(file: File, start: number): Readable {
-    const source = file.createReadStream({ ...(start > 0 ? { start } : {}), validation: false, decompress: false });
+  private body(file: File, start: number, end?: number): Readable {
+    const source = file.createReadStream({ ...(start > 0 ? { start } : {}), ...(end !== undefined ? { end } : {}), validation: false, decompress: false });
     const body = watchedBody(source, this.idleTimeoutMs, (error) =>
       httpStatusOf(error) === undefined ? error : this.failure('download', file.name, error),
     );

@@ -4,6 +4,7 @@ import { BackupInvalidError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import { readUpTo } from './read-up-to.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
 
@@ -43,6 +44,8 @@ export abstract class ObjectStore implements BackupStore {
   /** A stream of the object's bytes that resumes where a broken connection left off. */
   protected abstract download(key: string, signal?: AbortSignal): Promise<Readable>;
   protected abstract sizeOf(key: string): Promise<number | undefined>;
+  /** The object's bytes from the first up to `length`, in one ranged request. */
+  protected abstract downloadHead(key: string, length: number, signal?: AbortSignal): Promise<Readable>;
 
   abstract close(): Promise<void>;
 
@@ -85,6 +88,10 @@ export abstract class ObjectStore implements BackupStore {
 
   openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
     return this.download(this.contentKeyOf(copy, kind, fileName), signal);
+  }
+
+  async readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number, signal?: AbortSignal): Promise<Buffer> {
+    return readUpTo(await this.downloadHead(this.contentKeyOf(copy, kind, fileName), length, signal), length);
   }
 
   fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {

@@ -16,6 +16,7 @@ import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
+import { readUpTo } from './read-up-to.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, storeError, type StoreErrorExplanation } from './store-errors.js';
 import { batchRetryStrategy } from './s3-retry.js';
@@ -101,6 +102,11 @@ export class S3Store implements BackupStore {
 
   async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
     return this.download(this.contentKeyOf(copy, kind, fileName), signal);
+  }
+
+  async readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const response = await this.get(this.contentKeyOf(copy, kind, fileName), { Range: `bytes=0-${length - 1}` }, signal);
+    return readUpTo(bodyOf(response), length);
   }
 
   /** A stream of the object's bytes that resumes where a broken connection left off. */

@@ -149,18 +149,26 @@ describe.each(stores)('operator commands against the $name store', ({ prepare })
     expect(result.stderr).toMatch(/The latest backup completed for all partitions is 200/);
     expect(result.stdout).toMatch(/Plan: restore backup 200 on node 0 of 3 \(partitions 1, 2, 3 of 3\)/);
     expect(result.stdout).toMatch(/does not exist yet; the restore can proceed/);
-    expect(result.stdout).toMatch(/^2\s+node 1\s+8\.5\.4\s+3806-2-9670-9600\s+11003\s+12\s+6\.2 MiB\s+none$/m);
+    // 7 snapshot files, the checksum file and segments 1-3: segments 4 and 5 lie after the checkpoint.
+    expect(result.stdout).toMatch(/^2\s+node 1\s+8\.5\.4\s+3806-2-9670-9600\s+11003\s+10\s+5\.2 MiB\s+none$/m);
+    expect(result.stdout).toMatch(/Not downloaded: 6 log segments wholly after the checkpoint, which the restore would delete anyway\./);
     expect(await treeOf(work)).toEqual(before);
     const asJson = JSON.parse((await run(['plan', '--backupId=200', '--json'])).stdout);
     expect(asJson.partitions).toHaveLength(3);
-    expect(asJson.partitions[0]).toMatchObject({ partitionId: 1, fromNode: 0, checkpointPosition: 11003, brokerVersion: '8.5.4' });
+    expect(asJson.partitions[0]).toMatchObject({
+      partitionId: 1,
+      fromNode: 0,
+      checkpointPosition: 11003,
+      brokerVersion: '8.5.4',
+      segmentsAfterCheckpoint: ['raft-partition-partition-1-4.log', 'raft-partition-partition-1-5.log'],
+    });
   });
 
   it('verify: every check passes for a sound backup and nothing is written', async () => {
     const before = await treeOf(work);
     const result = await run(['verify', '100']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^1\s+OK\s+node 0's copy: 12 files, .*checksums match, journal frames intact, checkpoint position 11003 at index 4336$/m);
+    expect(result.stdout).toMatch(/^1\s+OK\s+node 0's copy: 10 files, .*checksums match, journal frames intact, checkpoint position 11003 at index 4336$/m);
     expect(await treeOf(work)).toEqual(before);
   });
 

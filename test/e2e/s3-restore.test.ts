@@ -102,6 +102,8 @@ describe('restoring from an S3 store', () => {
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       expect(messageOf(run.lastLine)).toBe(`Successfully restored broker from backup ${backupId}`);
+      // The all-zero preallocated segment is told apart from its first compressed bytes.
+      expect(run.stdout).toMatch(/Partition 1: restoring .*; 1 log segment after the checkpoint not downloaded\./);
       await expectRestoredLikeReference(work);
     },
   );
@@ -186,8 +188,9 @@ describe('S3 settings that must not leak or be dropped', () => {
       expectZeebeTruncatedJournal(join(work, 'data/raft-partition/partitions/1'), 1);
 
       const downloads = proxy.requests.filter((request) => request.method === 'GET' && !request.path.includes('list-type'));
-      // The manifest, 7 snapshot files with the checksum file, and 5 segments.
-      expect(downloads).toHaveLength(13);
+      // The manifest, 7 snapshot files with the checksum file, the first bytes of segments 5, 4
+      // and 3 (5 and 4 lie after the checkpoint), and segments 1-3.
+      expect(downloads).toHaveLength(14);
       for (const { headers } of downloads) {
         expect(headers['x-amz-server-side-encryption-customer-algorithm']).toBe('AES256');
         expect(headers['x-amz-server-side-encryption-customer-key']).toBe(key.toString('base64'));

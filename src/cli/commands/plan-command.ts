@@ -6,6 +6,7 @@ import { describeRecord, recordMatches } from '../../restore/previous-run.js';
 import { readRestoreRecord } from '../../restore/restore-record.js';
 import { type ChainLink, filesOf, filesOfChain, type PartitionPlan, planPartitions } from '../../restore/restore-plan.js';
 import { findStagingLeftover } from '../../restore/workspace.js';
+import type { BackupFile } from '../../manifest/manifest.js';
 import type { BackupStore } from '../../store/backup-store.js';
 import { brokerWritesTopologyFile, topologyFileName } from '../../topology/topology-file-name.js';
 import { formatBytes } from '../../util/format.js';
@@ -46,6 +47,7 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
   const headers = ['Partition', ...(chained ? ['Backup'] : []), 'Copy', 'Broker', 'Snapshot', 'Checkpoint', 'Files', 'Size', 'Compression'];
   const totalBytes = plans.reduce((sum, plan) => sum + plan.storedBytes, 0);
   const totalFiles = plans.reduce((sum, { chain }) => sum + filesOfChain(chain).length, 0);
+  const skipped = plans.reduce((sum, { chain }) => sum + segmentsAfterCheckpoint(chain).length, 0);
   const point = resolved.timeRange;
   process.stdout.write(
     [
@@ -63,6 +65,9 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
       renderTable(headers, rows),
       '',
       `Total: ${totalFiles} files, ${formatBytes(totalBytes)} to download. Nothing was written (dry run).`,
+      ...(skipped > 0
+        ? [`Not downloaded: ${skipped} log segment${skipped === 1 ? '' : 's'} wholly after the checkpoint, which the restore would delete anyway.`]
+        : []),
       ...(topology ? [`Node 0 of an 8.8+ cluster: the restore also writes ${topologyFileName}, as Zeebe's restore does.`] : []),
       '',
     ].join('\n'),
@@ -82,6 +87,11 @@ function linkRow({ copy, plan, storedBytes }: ChainLink): string[] {
     formatBytes(storedBytes),
     algorithms,
   ];
+}
+
+/** The segments a restore leaves out because they start after their backup's checkpoint. */
+function segmentsAfterCheckpoint(chain: ChainLink[]): BackupFile[] {
+  return chain.flatMap((link) => link.plan.segmentsAfterCheckpoint ?? []);
 }
 
 async function judgeDataDirectory(context: CommandContext, target: RestoreTarget): Promise<DataDirectoryVerdict> {
@@ -160,6 +170,7 @@ function planJson(
             }
           : {}),
         files: filesOfChain(chain).map(({ kind, file }) => ({ kind, name: file.name, compression: file.compression ?? 'none' })),
+        segmentsAfterCheckpoint: segmentsAfterCheckpoint(chain).map(({ name }) => name),
       };
     }),
   };

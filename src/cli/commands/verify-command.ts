@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ExitCode, RestoreError, UsageError } from '../../errors.js';
 import { findCompletedCopy } from '../../restore/find-backup.js';
 import { restorePartition } from '../../restore/restore-partition.js';
+import { withoutSegmentsAfterCheckpoint } from '../../restore/segments-after-checkpoint.js';
 import { planCopy } from '../../restore/validate-copy.js';
 import type { BackupStore } from '../../store/backup-store.js';
 import { createLimiter } from '../../util/concurrency.js';
@@ -71,7 +72,7 @@ async function verifyPartition(
   try {
     const expected = context.loaded.config.restore.validateConfig ? context.loaded.config.partitionCount : undefined;
     const copy = await findCompletedCopy(store, partitionId, backupId, context.log, (candidate) => void planCopy(candidate, expected));
-    const plan = planCopy(copy, expected);
+    const plan = await withoutSegmentsAfterCheckpoint(store, copy, planCopy(copy, expected));
     const result = await restorePartition({
       store,
       copy,
