@@ -87,7 +87,7 @@ export async function restoreChain(job: ChainRestore): Promise<PartitionResult> 
   }
   await fsyncDirectory(directory);
 
-  const bytes = sizes.reduce((sum, size) => sum + size, 0);
+  const bytes = sizes.reduce((sum, { bytes: size }) => sum + size, 0);
   log.info(
     `Partition ${partitionId}: restored ${transfers.length} files (${formatBytes(bytes)}) from backups ` +
       `${chain.map((link) => link.copy.ref.checkpointId).join(', ')}, ${snapshotId ? 'snapshot verified, ' : ''}journal rebuilt with ` +

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asLocalStorageError, RestoreError } from '../errors.js';
-import { truncateJournalAtCheckpoint } from '../journal/truncate.js';
+import { type TruncationResult, truncateJournalAtCheckpoint } from '../journal/truncate.js';
 import type { Logger } from '../log/logger.js';
 import { verifySnapshot } from '../snapshot/verify-snapshot.js';
 import type { BackupFile } from '../manifest/manifest.js';
@@ -10,7 +10,7 @@ import { runAll } from '../util/concurrency.js';
 import { formatBytes } from '../util/format.js';
 import { fsyncDirectory } from '../util/fsync.js';
 import { filesOf } from './restore-plan.js';
-import { type FileTransfer, transferFile } from './transfer-file.js';
+import { type FileTransfer, type TransferredFile, transferFile } from './transfer-file.js';
 import type { CopyPlan } from './validate-copy.js';
 
 export interface PartitionRestore {
@@ -51,35 +51,57 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
   const checksumPath = join(snapshotsDirectory, `${plan.snapshotId}.checksum`);
   const destinationOf = (kind: BackupFileKind, file: BackupFile) =>
     kind === 'segments' ? join(directory, file.name) : file === plan.checksumFile ? checksumPath : join(snapshotDirectory!, file.name);
-  const transfers: FileTransfer[] = filesOf(plan).map(({ kind, file }) => ({ copy, kind, file, destination: destinationOf(kind, file) }));
+  const transfers: FileTransfer[] = filesOf(plan).map(({ kind, file }) => ({
+    copy,
+    kind,
+    file,
+    destination: destinationOf(kind, file),
+    checksum: kind === 'snapshot' && file !== plan.checksumFile,
+  }));
   log.info(
     `Partition ${partitionId}: restoring node ${copy.ref.nodeId}'s copy` +
       (plan.snapshotId ? ` (snapshot ${plan.snapshotId}, ` : ' (no snapshot, ') +
       `${plan.segmentFiles.length} log segments, checkpoint position ${plan.checkpointPosition})` +
       `${skippedSegmentsNote(plan.segmentsAfterCheckpoint?.length ?? 0)}.`,
   );
-  const sizes = await runAll(
-    transfers.map((transfer) => () => limit(() => transferFile(store, transfer, controller.signal))),
+  const source = `Partition ${partitionId} (node ${copy.ref.nodeId}'s copy, ${copy.ref.location})`;
+  const transferAll = (kind: BackupFileKind) =>
+    runAll(
+      transfers
+        .filter((transfer) => transfer.kind === kind)
+        .map((transfer) => () => limit(async () => ({ name: transfer.file.name, ...(await transferFile(store, transfer, controller.signal)) }))),
+      controller,
+    );
+  let bytes = 0;
+  let truncation: TruncationResult | undefined;
+  // The log is checked and cut as soon as its segments are in, while snapshot files still arrive;
+  // snapshot files are checksummed as they are written. What is left after the last byte is small.
+  await runAll(
+    [
+      async () => {
+        const segments = await transferAll('segments');
+        bytes += totalBytes(segments);
+        truncation = await naming(
+          source,
+          () => truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition, plan.positionAfterKept),
+          directory,
+        );
+      },
+      async () => {
+        const files = await transferAll('snapshot');
+        bytes += totalBytes(files);
+        if (!snapshotDirectory) return;
+        await Promise.all([snapshotsDirectory, snapshotDirectory].map(fsyncDirectory));
+        if (!plan.checksumFile) return;
+        const checksums = new Map(files.flatMap(({ name, crc32c }) => (crc32c === undefined ? [] : [[name, crc32c] as const])));
+        await naming(source, () => verifySnapshot(snapshotDirectory, checksumPath, plan.snapshotId!, checksums), directory);
+      },
+    ],
     controller,
   );
-  await Promise.all(
-    [directory, ...(snapshotDirectory ? [snapshotsDirectory, snapshotDirectory] : [])].map(fsyncDirectory),
-  );
-
-  const source = `Partition ${partitionId} (node ${copy.ref.nodeId}'s copy, ${copy.ref.location})`;
-  if (plan.snapshotId && plan.checksumFile) {
-    await naming(source, () => verifySnapshot(snapshotDirectory!, checksumPath, plan.snapshotId!), directory);
-  }
-  controller.signal.throwIfAborted();
-  const truncation = await naming(
-    source,
-    () => truncateJournalAtCheckpoint(directory, partitionId, plan.checkpointPosition, plan.positionAfterKept),
-    directory,
-  );
-  const bytes = sizes.reduce((sum, size) => sum + size, 0);
   log.info(
     `Partition ${partitionId}: restored ${transfers.length} files (${formatBytes(bytes)}), ` +
-      `${plan.snapshotId ? 'snapshot verified, ' : ''}log truncated after index ${truncation.checkpointIndex} (checkpoint position ${plan.checkpointPosition}).`,
+      `${plan.snapshotId ? 'snapshot verified, ' : ''}log truncated after index ${truncation!.checkpointIndex} (checkpoint position ${plan.checkpointPosition}).`,
   );
   const result: PartitionResult = {
     partitionId,
@@ -87,10 +109,14 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
     files: transfers.length,
     bytes,
     checkpointPosition: plan.checkpointPosition,
-    checkpointIndex: truncation.checkpointIndex,
+    checkpointIndex: truncation!.checkpointIndex,
   };
   if (plan.snapshotId) result.snapshotId = plan.snapshotId;
   return result;
+}
+
+function totalBytes(files: TransferredFile[]): number {
+  return files.reduce((total, file) => total + file.bytes, 0);
 }
 
 /** `; 1 log segment after the checkpoint not downloaded`, or nothing. */

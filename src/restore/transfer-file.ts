@@ -8,6 +8,7 @@ import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
 import { abortReason, createLimiter } from '../util/concurrency.js';
 import { Coalescer } from '../util/coalesce.js';
+import { crc32cOfFile } from '../snapshot/verify-snapshot.js';
 import { FileSink } from '../util/file-sink.js';
 
 /** See Coalescer: most of the gain of larger pieces for a quarter of the memory of 1 MiB ones. */
@@ -27,6 +28,14 @@ export interface FileTransfer {
   kind: BackupFileKind;
   file: BackupFile;
   destination: string;
+  /** Also take the CRC32C of the restored content (snapshot files, to verify them without a re-read). */
+  checksum?: boolean;
+}
+
+export interface TransferredFile {
+  bytes: number;
+  /** With `checksum`: the CRC32C of the restored (decompressed) content. */
+  crc32c?: number;
 }
 
 type Stage = 'read' | 'decompress' | 'write';
@@ -40,7 +49,7 @@ type Stage = 'read' | 'decompress' | 'write';
  * `copyInKernel`); everything else streams from the store through the decompressor, if the
  * manifest names one, into a FileSink.
  */
-export async function transferFile(store: BackupStore, transfer: FileTransfer, signal: AbortSignal): Promise<number> {
+export async function transferFile(store: BackupStore, transfer: FileTransfer, signal: AbortSignal): Promise<TransferredFile> {
   const { copy, kind, file } = transfer;
   const label = `${kind === 'snapshot' ? 'Snapshot' : 'Segment'} file ${file.name} of partition ${copy.ref.partitionId} (node ${copy.ref.nodeId}'s copy)`;
   const decompression = decompressionFor(file.compression, label);
@@ -67,12 +76,13 @@ export async function transferFile(store: BackupStore, transfer: FileTransfer, s
  * abort takes effect when the file is done, as a stream's pending read would. Any failure other
  * than an abort removes what was copied and returns undefined: the file is then streamed, which
  * tells a store fault from a local disk fault by the stage that failed, and so reports it right.
+ * A checksum is taken by reading the copy back while it is still in the page cache.
  */
 async function copyInKernel(
   copyToLocalFile: NonNullable<BackupStore['copyToLocalFile']>,
-  { copy, kind, file, destination }: FileTransfer,
+  { copy, kind, file, destination, checksum }: FileTransfer,
   signal: AbortSignal,
-): Promise<number | undefined> {
+): Promise<TransferredFile | undefined> {
   signal.throwIfAborted();
   let handle: FileHandle | undefined;
   let created = false;
@@ -90,8 +100,9 @@ async function copyInKernel(
       return undefined;
     }
     await handle.chmod(mode);
+    const crc = checksum ? await crc32cOfFile(destination) : undefined;
     await handle.datasync();
-    return (await handle.stat()).size;
+    return { bytes: (await handle.stat()).size, ...(crc === undefined ? {} : { crc32c: crc }) };
   } catch (error) {
     if (signal.aborted) throw abortReason(signal, error);
     await handle?.close().catch(() => undefined);
@@ -105,13 +116,13 @@ async function copyInKernel(
 
 async function streamFile(
   store: BackupStore,
-  { copy, kind, file, destination }: FileTransfer,
+  { copy, kind, file, destination, checksum }: FileTransfer,
   label: string,
   decompression: Transform | undefined,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<TransferredFile> {
   const source = await store.openFile(copy, kind, file.name, signal);
-  const sink = new FileSink(destination);
+  const sink = new FileSink(destination, { checksum: checksum ?? false });
   let failedStage: Stage | undefined;
   const blame = (stage: Stage) => () => {
     failedStage ??= stage;
@@ -129,7 +140,7 @@ async function streamFile(
     if (signal.aborted) throw abortReason(signal, error);
     throw classify(error, failedStage, label, destination, file.compression);
   }
-  return sink.bytesWritten;
+  return { bytes: sink.bytesWritten, ...(sink.crc32c === undefined ? {} : { crc32c: sink.crc32c }) };
 }
 
 function classify(error: unknown, stage: Stage | undefined, label: string, destination: string, algorithm?: string): unknown {

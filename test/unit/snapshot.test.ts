@@ -116,6 +116,14 @@ describe('verifySnapshot', () => {
     expect(error.message).not.toMatch(/000022\.sst has checksum/);
   });
 
+  it('uses the checksums taken while the files were written instead of reading them again', async () => {
+    const { directory, checksumFile } = await copyOfSnapshot();
+    const asWritten = new Map([['000021.sst', 0x77dfb300], ['000022.sst', 0x1234]]);
+    const error = await rejection(verifySnapshot(directory, checksumFile, snapshotId, asWritten));
+    expect(error.message).toMatch(/000022\.sst has checksum 1234 but [0-9a-f]+ was expected/);
+    expect(error.message).not.toMatch(/000021\.sst has checksum/);
+  });
+
   it('names a listed file that is missing', async () => {
     const { directory, checksumFile } = await copyOfSnapshot();
     await rm(join(directory, 'CURRENT'));

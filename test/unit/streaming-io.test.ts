@@ -3,6 +3,7 @@ import { chmod, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32c } from '@node-rs/crc32';
 import { describe, expect, it } from 'vitest';
 import { listJournalSegments, readSegmentFrames, type WrittenSegment } from '../../src/journal/journal-reader.js';
 import { truncateJournalAtCheckpoint } from '../../src/journal/truncate.js';
@@ -30,6 +31,14 @@ describe('FileSink', () => {
     const expected = Buffer.concat(chunks);
     expect(sink.bytesWritten).toBe(expected.length);
     expect((await readFile(path)).equals(expected)).toBe(true);
+    expect(sink.crc32c).toBeUndefined();
+  });
+
+  it('with checksum, takes the CRC32C of the bytes as they pass', async () => {
+    const path = join(await tempDir(), 'out.bin');
+    const sink = new FileSink(path, { checksum: true });
+    await pipeline(Readable.from(mixedChunks()), sink);
+    expect(sink.crc32c).toBe(crc32c(await readFile(path)));
   });
 
   it('never overwrites an existing file', async () => {
@@ -70,8 +79,8 @@ describe('transferFile from a filesystem store (kernel copy)', () => {
   it('copies the bytes and gives the file the mode of a new file, not the backup’s read-only one', async () => {
     const content = Buffer.concat(mixedChunks());
     const { store, target } = await storeWith(content, 0o444);
-    const transfer = { copy, kind: 'segments' as const, file: { name: 'segment.log' }, destination: target };
-    expect(await transferFile(store, transfer, new AbortController().signal)).toBe(content.length);
+    const transfer = { copy, kind: 'segments' as const, file: { name: 'segment.log' }, destination: target, checksum: true };
+    expect(await transferFile(store, transfer, new AbortController().signal)).toEqual({ bytes: content.length, crc32c: crc32c(content) });
     expect((await readFile(target)).equals(content)).toBe(true);
     const umask = Number.parseInt(execFileSync('sh', ['-c', 'umask'], { encoding: 'utf8' }).trim(), 8);
     expect((await stat(target)).mode & 0o777).toBe(0o666 & ~umask);
