@@ -18,7 +18,7 @@ const METADATA_FILE_NAME = 'zeebe.metadata';
  * MiB of snapshot, that churn cost more time in the garbage collector and in page faults than the
  * checksum itself (@node-rs/crc32 uses the CPU's CRC32C instructions), and raised peak memory.
  */
-export async function crc32cOfFile(path: string, initial = 0, buffer = Buffer.allocUnsafe(READ_CHUNK_SIZE)): Promise<number> {
+export async function crc32cOfFile(path: string, initial = 0, buffer: Buffer = Buffer.allocUnsafe(READ_CHUNK_SIZE)): Promise<number> {
   let checksum = initial;
   let handle: FileHandle | undefined;
   try {
