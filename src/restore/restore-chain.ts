@@ -10,7 +10,7 @@ import { runAll } from '../util/concurrency.js';
 import { formatBytes } from '../util/format.js';
 import { fsyncDirectory } from '../util/fsync.js';
 import { naming, type PartitionResult, skippedSegmentsNote } from './restore-partition.js';
-import { type ChainLink, filesOf } from './restore-plan.js';
+import { type ChainLink, filesOf, segmentsAfterCheckpointOf } from './restore-plan.js';
 import { type FileTransfer, transferFile } from './transfer-file.js';
 
 export interface ChainRestore {
@@ -60,7 +60,7 @@ export async function restoreChain(job: ChainRestore): Promise<PartitionResult> 
     `Partition ${partitionId}: restoring a chain of ${chain.length} backups: ${backups}` +
       (snapshotId ? `; snapshot ${snapshotId} from backup ${first.copy.ref.checkpointId}` : '; no snapshot') +
       `, ${transfers.filter((transfer) => transfer.kind === 'segments').length} log segments, ending at checkpoint position ${last.plan.checkpointPosition}` +
-      `${skippedSegmentsNote(chain.reduce((count, link) => count + (link.plan.segmentsAfterCheckpoint?.length ?? 0), 0))}.`,
+      `${skippedSegmentsNote(segmentsAfterCheckpointOf(chain).length)}.`,
   );
   const sizes = await runAll(
     transfers.map((transfer) => () => limit(() => transferFile(store, transfer, controller.signal))),

@@ -78,3 +78,8 @@ export function filesOf(plan: CopyPlan): { kind: BackupFileKind; file: BackupFil
 export function filesOfChain(chain: ChainLink[]): { kind: BackupFileKind; file: BackupFile }[] {
   return chain.flatMap((link) => filesOf(link.plan));
 }
+
+/** The segments a partition's restore leaves out because they lie after their backup's checkpoint. */
+export function segmentsAfterCheckpointOf(chain: ChainLink[]): BackupFile[] {
+  return chain.flatMap((link) => link.plan.segmentsAfterCheckpoint ?? []);
+}

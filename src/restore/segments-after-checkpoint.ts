@@ -4,6 +4,7 @@ import { parseSegmentFileName } from '../journal/segment-format.js';
 import { segmentStart } from '../journal/segment-start.js';
 import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupStore } from '../store/backup-store.js';
+import { readUpTo } from '../util/read-up-to.js';
 import type { CopyPlan } from './validate-copy.js';
 
 /**
@@ -68,20 +69,10 @@ async function readHead(store: BackupStore, copy: BackupCopy, file: BackupFile, 
 
 /**
  * What the first compressed bytes of a file decompress to, up to HEAD_BYTES: the file's first
- * bytes, perhaps fewer. (A few KiB of compressed zeros stand for many MiB.)
+ * bytes, perhaps fewer. (A few KiB of compressed zeros stand for many MiB.) The input stops in the
+ * middle of the compressed stream; what came out before the decompressor says so is the start.
  */
-async function decompressedStart(compressed: Buffer, decompression: Transform): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let length = 0;
+function decompressedStart(compressed: Buffer, decompression: Transform): Promise<Buffer> {
   decompression.end(compressed);
-  try {
-    for await (const chunk of decompression) {
-      chunks.push(chunk as Buffer);
-      length += (chunk as Buffer).length;
-      if (length >= HEAD_BYTES) break;
-    }
-  } catch {
-    // The input stops in the middle of the compressed stream; what came out before is the start.
-  }
-  return Buffer.concat(chunks, length).subarray(0, HEAD_BYTES);
+  return readUpTo(decompression, HEAD_BYTES, { untilError: true });
 }

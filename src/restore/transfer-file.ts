@@ -8,11 +8,8 @@ import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
 import { abortReason, createLimiter } from '../util/concurrency.js';
 import { Coalescer } from '../util/coalesce.js';
-import { crc32cOfFile } from '../snapshot/verify-snapshot.js';
+import { crc32cOfFile, READ_CHUNK_SIZE } from '../snapshot/verify-snapshot.js';
 import { FileSink } from '../util/file-sink.js';
-
-/** As for the snapshot verification's re-reads (see crc32cOfFile): large reads from the page cache. */
-const CHECKSUM_READ_SIZE = 4 * 1024 * 1024;
 
 /** See Coalescer: most of the gain of larger pieces for a quarter of the memory of 1 MiB ones. */
 const DECOMPRESSOR_INPUT_SIZE = 256 * 1024;
@@ -125,7 +122,7 @@ async function copyInKernel(
 const checksumBuffers: Buffer[] = [];
 
 async function checksumOfCopy(path: string): Promise<number> {
-  const buffer = checksumBuffers.pop() ?? Buffer.allocUnsafe(CHECKSUM_READ_SIZE);
+  const buffer = checksumBuffers.pop() ?? Buffer.allocUnsafe(READ_CHUNK_SIZE);
   try {
     return await crc32cOfFile(path, 0, buffer);
   } finally {

@@ -5,7 +5,7 @@ import { BackupInvalidError, asLocalStorageError } from '../errors.js';
 import { readChecksumFile } from './checksum-file.js';
 
 /** Snapshot files are re-read from the page cache right after the restore wrote them: see journal-reader.ts. */
-const READ_CHUNK_SIZE = 4 * 1024 * 1024;
+export const READ_CHUNK_SIZE = 4 * 1024 * 1024;
 /** Zeebe adds the metadata file last when it computes the legacy combined checksum. */
 const METADATA_FILE_NAME = 'zeebe.metadata';
 

@@ -91,14 +91,8 @@ export class AzureStore extends ObjectStore {
   }
 
   protected async download(key: string, signal?: AbortSignal): Promise<Readable> {
-    const blob = this.container.getBlobClient(key);
-    // The first request is made here so a missing blob fails with its key, not mid-pipeline. The
-    // SDK's own resume is off (maxRetryRequests 0): resumableDownload does it, for every store alike.
-    const get = (offset: number, ifMatch: string | undefined, abortSignal: AbortSignal | undefined) =>
-      this.call('download', key, () =>
-        blob.download(offset, undefined, { maxRetryRequests: 0, ...(abortSignal ? { abortSignal } : {}), ...(ifMatch ? { conditions: { ifMatch } } : {}) }),
-      );
-    const first = await get(0, undefined, signal);
+    // The first request is made here so a missing blob fails with its key, not mid-pipeline.
+    const first = await this.get(key, { offset: 0 }, signal);
     if (first.contentLength === undefined) {
       throw new StoreUnavailableError(`The ${this.description} did not report the size of ${key}.`);
     }
@@ -109,7 +103,7 @@ export class AzureStore extends ObjectStore {
       ...(signal ? { signal } : {}),
       // If-Match: resuming must continue the same blob, never splice in a replaced one.
       openAt: async (offset, resumeSignal) => {
-        const rest = await get(offset, first.etag, resumeSignal);
+        const rest = await this.get(key, { offset, ...(first.etag ? { ifMatch: first.etag } : {}) }, resumeSignal);
         if (!rest.contentRange?.startsWith(`bytes ${offset}-`)) throw rangeIgnored(this.description, key, offset, rest.contentRange);
         return watchedBody(bodyOf(rest), this.idleTimeoutMs);
       },
@@ -117,10 +111,21 @@ export class AzureStore extends ObjectStore {
   }
 
   protected async downloadHead(key: string, length: number, signal?: AbortSignal): Promise<Readable> {
-    const response = await this.call('download', key, () =>
-      this.container.getBlobClient(key).download(0, length, { maxRetryRequests: 0, ...(signal ? { abortSignal: signal } : {}) }),
+    return watchedBody(bodyOf(await this.get(key, { offset: 0, count: length }, signal)), this.idleTimeoutMs);
+  }
+
+  /**
+   * The blob's bytes from `offset` (`count` of them, or to the end). The SDK's own resume is off
+   * (maxRetryRequests 0): resumableDownload does it, for every store alike.
+   */
+  private get(key: string, range: { offset: number; count?: number; ifMatch?: string }, abortSignal?: AbortSignal) {
+    return this.call('download', key, () =>
+      this.container.getBlobClient(key).download(range.offset, range.count, {
+        maxRetryRequests: 0,
+        ...(abortSignal ? { abortSignal } : {}),
+        ...(range.ifMatch ? { conditions: { ifMatch: range.ifMatch } } : {}),
+      }),
     );
-    return watchedBody(bodyOf(response), this.idleTimeoutMs);
   }
 
   protected async sizeOf(key: string): Promise<number | undefined> {

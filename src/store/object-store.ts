@@ -4,9 +4,9 @@ import { BackupInvalidError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
-import { readUpTo } from './read-up-to.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
+import { readUpTo } from '../util/read-up-to.js';
 
 export interface ObjectStoreOptions {
   /** Objects per listing page; tests use small pages. */

@@ -16,11 +16,11 @@ import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
-import { readUpTo } from './read-up-to.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, storeError, type StoreErrorExplanation } from './store-errors.js';
 import { batchRetryStrategy } from './s3-retry.js';
 import { contentKey, type Layout, manifestsPrefix, parseManifestKey } from './store-layout.js';
+import { readUpTo } from '../util/read-up-to.js';
 
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not S3. */

@@ -4,9 +4,8 @@ import { checkDataDirectory } from '../../datadir/guard.js';
 import { ExitCode, RestoreError } from '../../errors.js';
 import { describeRecord, recordMatches } from '../../restore/previous-run.js';
 import { readRestoreRecord } from '../../restore/restore-record.js';
-import { type ChainLink, filesOf, filesOfChain, type PartitionPlan, planPartitions } from '../../restore/restore-plan.js';
+import { type ChainLink, filesOf, filesOfChain, type PartitionPlan, planPartitions, segmentsAfterCheckpointOf } from '../../restore/restore-plan.js';
 import { findStagingLeftover } from '../../restore/workspace.js';
-import type { BackupFile } from '../../manifest/manifest.js';
 import type { BackupStore } from '../../store/backup-store.js';
 import { brokerWritesTopologyFile, topologyFileName } from '../../topology/topology-file-name.js';
 import { formatBytes } from '../../util/format.js';
@@ -47,7 +46,7 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
   const headers = ['Partition', ...(chained ? ['Backup'] : []), 'Copy', 'Broker', 'Snapshot', 'Checkpoint', 'Files', 'Size', 'Compression'];
   const totalBytes = plans.reduce((sum, plan) => sum + plan.storedBytes, 0);
   const totalFiles = plans.reduce((sum, { chain }) => sum + filesOfChain(chain).length, 0);
-  const skipped = plans.reduce((sum, { chain }) => sum + segmentsAfterCheckpoint(chain).length, 0);
+  const skipped = plans.reduce((sum, { chain }) => sum + segmentsAfterCheckpointOf(chain).length, 0);
   const point = resolved.timeRange;
   process.stdout.write(
     [
@@ -87,11 +86,6 @@ function linkRow({ copy, plan, storedBytes }: ChainLink): string[] {
     formatBytes(storedBytes),
     algorithms,
   ];
-}
-
-/** The segments a restore leaves out because they start after their backup's checkpoint. */
-function segmentsAfterCheckpoint(chain: ChainLink[]): BackupFile[] {
-  return chain.flatMap((link) => link.plan.segmentsAfterCheckpoint ?? []);
 }
 
 async function judgeDataDirectory(context: CommandContext, target: RestoreTarget): Promise<DataDirectoryVerdict> {
@@ -170,7 +164,7 @@ function planJson(
             }
           : {}),
         files: filesOfChain(chain).map(({ kind, file }) => ({ kind, name: file.name, compression: file.compression ?? 'none' })),
-        segmentsAfterCheckpoint: segmentsAfterCheckpoint(chain).map(({ name }) => name),
+        segmentsAfterCheckpoint: segmentsAfterCheckpointOf(chain).map(({ name }) => name),
       };
     }),
   };
