@@ -106,6 +106,15 @@ const unprivilegedUnavailable: string | undefined = (() => {
   return run.status === 0 ? undefined : `uid ${nobody.uid} cannot run ${projectRoot}bin/restore (${run.error?.message ?? run.stderr.trim()})`;
 })();
 
+/** A restore as the unprivileged user: exit 7 naming the data directory, and the node as it was found. */
+async function expectPermissionDenied(work: string, data: string, before: Record<string, string>): Promise<void> {
+  const run = await restore(work, data, nobody);
+  expect(run.code, run.stdout + run.stderr).toBe(7);
+  expect(run.stderr).toMatch(new RegExp(escaped(data)));
+  expect(run.stderr).toMatch(/permission denied/i);
+  expect(await treeOf(work)).toEqual(before);
+}
+
 describe.skipIf(unprivilegedUnavailable !== undefined)('permissions', () => {
   if (unprivilegedUnavailable) console.log(`Skipping the permission tests: ${unprivilegedUnavailable}`);
 
@@ -115,11 +124,7 @@ describe.skipIf(unprivilegedUnavailable !== undefined)('permissions', () => {
     await mkdir(data, { mode: 0o755 });
     const before = await treeOf(work);
 
-    const run = await restore(work, data, nobody);
-    expect(run.code, run.stdout + run.stderr).toBe(7);
-    expect(run.stderr).toMatch(new RegExp(escaped(data)));
-    expect(run.stderr).toMatch(/permission denied/i);
-    expect(await treeOf(work)).toEqual(before);
+    await expectPermissionDenied(work, data, before);
   });
 
   it('a data directory that does not exist below a directory the agent may not write to: exit 7 naming it', async () => {
@@ -129,11 +134,7 @@ describe.skipIf(unprivilegedUnavailable !== undefined)('permissions', () => {
     const data = join(parent, 'data');
     const before = await treeOf(work);
 
-    const run = await restore(work, data, nobody);
-    expect(run.code, run.stdout + run.stderr).toBe(7);
-    expect(run.stderr).toMatch(new RegExp(escaped(data)));
-    expect(run.stderr).toMatch(/permission denied/i);
-    expect(await treeOf(work)).toEqual(before);
+    await expectPermissionDenied(work, data, before);
   });
 
   it('works as an unprivileged user that owns the data directory', async () => {
