@@ -6,6 +6,7 @@ import {
   END_OF_DATA,
   FRAME_HEADER_LENGTH,
   FRAME_RECORD_LENGTH_OFFSET,
+  CorruptFrameError,
   corruptFrameError,
   decodeFrameHeader,
   decodeRecordHeader,
@@ -202,6 +203,83 @@ export async function* readSegmentFrameBatches(
   }
 }
 
+/** An entry's place in its segment file. */
+export interface EntryLocation {
+  offset: number;
+  index: bigint;
+}
+
+export interface SegmentTail {
+  /** The segment's last valid entry. */
+  lastEntry: EntryLocation;
+  /**
+   * Where a torn frame follows it (cut off by the end of the file, failing its checksum or
+   * malformed, as a copy of a segment that was being written can end): a broker opening the
+   * segment marks that frame as ignored.
+   */
+  tornFrameOffset?: number;
+}
+
+/**
+ * The segment's last entry as a broker finds it when it opens the segment, given `known`, a valid
+ * entry of it. Zeebe 8.5.4's `SegmentWriter` (constructor, `jumpToLastEntry`, `reset`) jumps to the
+ * descriptor's `lastPosition` and follows the entries after it; when the descriptor records none
+ * (the active segment) or that entry or one after it cannot be read, it scans the segment, and
+ * `resetPartiallyWrittenEntry` marks a torn frame at the end as ignored. An entry that is intact
+ * but out of order fails the broker's journal (`InvalidIndex`), so it fails here too.
+ */
+export async function findSegmentTail(segment: WrittenSegment, known: EntryLocation & { frameLength: number }): Promise<SegmentTail> {
+  const { path, descriptor } = segment;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r');
+    const fileSize = (await handle.stat()).size;
+    const buffer = Buffer.allocUnsafe(TAIL_READ_CHUNK_SIZE);
+    if (descriptor.lastPosition > known.offset) {
+      const jumped = await followEntries(new FileWindow(handle, fileSize, buffer), path, {
+        offset: descriptor.lastPosition,
+        index: descriptor.lastIndex,
+      });
+      if (jumped && jumped.tornFrameOffset === undefined) return jumped;
+    }
+    const next = { offset: known.offset + known.frameLength, index: known.index + 1n };
+    const last = { offset: known.offset, index: known.index };
+    return (await followEntries(new FileWindow(handle, fileSize, buffer), path, next, last)) ?? { lastEntry: last };
+  } catch (error) {
+    throw asLocalStorageError(error, 'read', path);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** The tail is usually a few entries after the checkpoint; no need for the scan's 4 MiB buffer. */
+const TAIL_READ_CHUNK_SIZE = 256 * 1024;
+
+/**
+ * Follows the valid entries from `start` to the end-of-data marker, the end of the file, or a torn
+ * frame, after `lastEntry` if one is known to precede `start`. Undefined when no valid entry is
+ * found; throws for an intact entry out of order after a valid one.
+ */
+async function followEntries(window: FileWindow, path: string, start: EntryLocation, lastEntry?: EntryLocation): Promise<SegmentTail | undefined> {
+  let { offset, index } = start;
+  for (;;) {
+    if (offset >= window.fileSize) return lastEntry && { lastEntry };
+    let frame: SegmentFrame | typeof END | undefined;
+    try {
+      while ((frame = decodeFrameAt(window, path, offset, index)) === undefined) await window.load(offset, bytesNeededAt(window, offset));
+    } catch (error) {
+      if (!(error instanceof CorruptFrameError)) throw error;
+      if (lastEntry === undefined) return undefined;
+      if (error.outOfOrder) throw error;
+      return { lastEntry, tornFrameOffset: offset };
+    }
+    if (frame === END) return lastEntry && { lastEntry };
+    lastEntry = { offset, index };
+    offset += frame.frameLength;
+    index += 1n;
+  }
+}
+
 /** What decodeFrameAt returns at the end-of-data marker. */
 export const END = Symbol('end of data');
 
@@ -261,7 +339,7 @@ export function decodeFrameAt(window: FrameWindow, path: string, offset: number,
     );
   }
   const { index, asqn } = decodeRecordHeader(record, at);
-  if (index !== expectedIndex) throw corruptFrameError(at, `the entry has index ${index}`);
+  if (index !== expectedIndex) throw new CorruptFrameError(at, `the entry has index ${index}`, true);
   return { offset, frameLength, index, asqn, data: recordData(record) };
 }
 

@@ -158,10 +158,20 @@ export interface FrameLocation {
   expectedIndex: bigint;
 }
 
-export function corruptFrameError(at: FrameLocation, reason: string): BackupInvalidError {
-  return new BackupInvalidError(
-    `Journal segment ${at.fileName} is corrupt at byte offset ${at.offset} (entry index ${at.expectedIndex}): ${reason}.`,
-  );
+/** A frame that cannot be read: cut off, failing its checksum, malformed, or out of order. */
+export class CorruptFrameError extends BackupInvalidError {
+  constructor(
+    at: FrameLocation,
+    reason: string,
+    /** A well-formed, intact entry whose index is not the next one: the log is out of order rather than torn. */
+    readonly outOfOrder = false,
+  ) {
+    super(`Journal segment ${at.fileName} is corrupt at byte offset ${at.offset} (entry index ${at.expectedIndex}): ${reason}.`);
+  }
+}
+
+export function corruptFrameError(at: FrameLocation, reason: string): CorruptFrameError {
+  return new CorruptFrameError(at, reason);
 }
 
 export interface FrameHeader {

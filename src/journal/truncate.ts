@@ -1,6 +1,6 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { BackupInvalidError, asLocalStorageError } from '../errors.js';
-import { listJournalSegments, readJournalFrameBatches, type JournalFrame, type JournalSegment } from './journal-reader.js';
+import { findSegmentTail, listJournalSegments, readJournalFrameBatches, type JournalFrame, type JournalSegment } from './journal-reader.js';
 import {
   DESCRIPTOR_LENGTH,
   END_OF_DATA,
@@ -105,22 +105,26 @@ async function findCheckpointFrame(
 }
 
 /**
- * Marks the end of data right after the checkpoint entry and clears the descriptor's record of
- * the last entry, which would otherwise point past the new end.
+ * Ends the segment right after the checkpoint entry, as Zeebe 8.5.4's `deleteAfter` does: the
+ * descriptor's record of the last entry is cleared (`resetLastEntryInDescriptor`), and when entries
+ * follow the checkpoint in this segment, both the frame after the checkpoint and the segment's
+ * last entry are marked as end of data (`SegmentWriter.truncate`), so that neither a scan nor a
+ * jump to the old last entry finds them. A torn frame at the end, as a copy of the segment the
+ * broker was writing can hold, is marked too, as the broker does when it opens the segment.
  */
 async function endSegmentAfter(checkpoint: JournalFrame): Promise<void> {
   const { path, descriptor } = checkpoint.segment;
-  const endMarkerOffsets = new Set([checkpoint.offset + checkpoint.frameLength]);
-  if (descriptor.lastPosition !== 0 && descriptor.lastPosition > checkpoint.offset) {
-    endMarkerOffsets.add(descriptor.lastPosition);
+  const tail = await findSegmentTail(checkpoint.segment, checkpoint);
+  const endMarkerOffsets = new Set<number>();
+  if (tail.tornFrameOffset !== undefined) endMarkerOffsets.add(tail.tornFrameOffset);
+  if (tail.lastEntry.index > checkpoint.index) {
+    endMarkerOffsets.add(tail.lastEntry.offset);
+    endMarkerOffsets.add(checkpoint.offset + checkpoint.frameLength);
   }
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r+');
-    const { size } = await handle.stat();
-    for (const offset of endMarkerOffsets) {
-      if (offset < size) await handle.write(Buffer.of(END_OF_DATA), 0, 1, offset);
-    }
+    for (const offset of endMarkerOffsets) await handle.write(Buffer.of(END_OF_DATA), 0, 1, offset);
     const descriptorBytes = encodeSegmentDescriptor({ ...descriptor, lastIndex: 0n, lastPosition: 0 });
     await handle.write(descriptorBytes, 0, DESCRIPTOR_LENGTH, 0);
     await handle.sync();

@@ -186,6 +186,43 @@ describe('truncateJournalAtCheckpoint', () => {
     expect((await readdir(dir)).sort()).toEqual([1, 2, 3].map(segmentName));
   });
 
+  it('produces exactly the bytes of Zeebe 8.5.4 when truncating inside the active segment at asqn 14882', async () => {
+    const dir = await copyOfJournal();
+    const result = await truncateJournalAtCheckpoint(dir, partitionId, 14882n);
+
+    expect(result).toEqual({
+      checkpointIndex: 5850n,
+      keptSegments: [1, 2, 3, 4].map(segmentName),
+      deletedSegments: [segmentName(5)],
+      modifiedSegment: segmentName(4),
+    });
+    const expectedSums = (await readFile(join(fixtures, 'journal-b-truncated-active-expected.sha256sums'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/));
+    expect(expectedSums).toHaveLength(4);
+    for (const [sum, file] of expectedSums) {
+      const fileName = file!.split('/').at(-1)!;
+      expect(await sha256(join(dir, fileName)), fileName).toBe(sum);
+    }
+    // Zeebe's two end markers: after the checkpoint (index 5851) and at the last written entry (index 6000).
+    expect(await byteAt(join(dir, segmentName(4)), 32501)).toBe(0);
+    expect(await byteAt(join(dir, segmentName(4)), 73586)).toBe(0);
+  });
+
+  it('marks a torn frame at the end of the active segment, as a broker opening it does', async () => {
+    const dir = await copyOfJournal();
+    const path = join(dir, segmentName(4));
+    const frames = await framesOf(written(await listJournalSegments(dir, partitionId), segmentName(4)));
+    const last = frames.at(-1)!;
+    // A copy taken while the broker was writing: the last frame's record data is half there.
+    await flipByte(path, last.offset + last.frameLength - 3);
+
+    await truncateJournalAtCheckpoint(dir, partitionId, 14882n);
+    const secondLast = frames.at(-2)!;
+    for (const offset of [32501, secondLast.offset, last.offset]) expect(await byteAt(path, offset), `offset ${offset}`).toBe(0);
+  });
+
   it('keeps the active segment when the checkpoint is its last entry', async () => {
     const dir = await copyOfJournal();
     const result = await truncateJournalAtCheckpoint(dir, partitionId, 15270n);
