@@ -7,5 +7,9 @@ import type { Transform } from 'node:stream';
  */
 export interface Decompressor {
   readonly algorithm: string;
-  createStream(): Transform;
+  /**
+   * The pipeline stages that turn the stored bytes into the file's bytes, in order: the decoder,
+   * and any checks around it that the decoder does not make itself. Each call makes new ones.
+   */
+  createStages(): Transform[];
 }

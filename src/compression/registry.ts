@@ -10,10 +10,11 @@ const decompressors = new Map<string, Decompressor>(
 export const supportedAlgorithms = [...decompressors.keys()];
 
 /**
- * The transform that restores a file's original bytes, or undefined for a file stored raw. The
- * manifest's per-file algorithm is the only truth: never guess from names or configuration.
+ * The pipeline stages that restore a file's original bytes (see Decompressor), or undefined for a
+ * file stored raw. The manifest's per-file algorithm is the only truth: never guess from names or
+ * configuration.
  */
-export function decompressionFor(algorithm: string | undefined, fileLabel: string): Transform | undefined {
+export function decompressionFor(algorithm: string | undefined, fileLabel: string): Transform[] | undefined {
   if (algorithm === undefined || algorithm === '') return undefined;
   const decompressor = decompressors.get(algorithm);
   if (!decompressor) {
@@ -22,5 +23,5 @@ export function decompressionFor(algorithm: string | undefined, fileLabel: strin
         `(supported: ${supportedAlgorithms.join(', ')}).`,
     );
   }
-  return decompressor.createStream();
+  return decompressor.createStages();
 }

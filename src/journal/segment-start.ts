@@ -10,11 +10,12 @@ import { DESCRIPTOR_LENGTH, parseSegmentDescriptor } from './segment-format.js';
 export type SegmentStart = { kind: 'empty' } | { kind: 'position'; firstPosition: bigint } | { kind: 'unknown' };
 
 /**
- * Reads a segment's start from `head`, the first bytes of the file (all of it for a small one).
+ * Reads a segment's start from `head`, the first bytes of the file, all of it when `wholeFile`.
  * Frames are decoded and checksummed as the journal reader does, so a corrupt frame says
- * `unknown` rather than a wrong position.
+ * `unknown` rather than a wrong position; too few bytes say `unknown` too, never `empty`.
  */
-export function segmentStart(head: Buffer, fileName: string): SegmentStart {
+export function segmentStart(head: Buffer, fileName: string, wholeFile: boolean): SegmentStart {
+  if (head.length === 0) return wholeFile ? { kind: 'empty' } : { kind: 'unknown' };
   try {
     const descriptor = parseSegmentDescriptor(head.subarray(0, DESCRIPTOR_LENGTH), fileName);
     if (!descriptor) return { kind: 'empty' };

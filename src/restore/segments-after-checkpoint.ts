@@ -1,17 +1,20 @@
-import type { Transform } from 'node:stream';
+import { Readable, type Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { decompressionFor } from '../compression/registry.js';
 import { parseSegmentFileName } from '../journal/segment-format.js';
-import { segmentStart } from '../journal/segment-start.js';
+import { segmentStart, type SegmentStart } from '../journal/segment-start.js';
 import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupStore } from '../store/backup-store.js';
-import { readUpTo } from '../util/read-up-to.js';
 import type { CopyPlan } from './validate-copy.js';
 
 /**
- * Enough of a segment for its descriptor and first entry, one record batch, usually a few KiB; a
- * larger one does not fit, reads as unknown, and keeps its segment.
+ * Stored bytes read to tell where a segment starts, more each time the bytes do not say. A
+ * descriptor and a first entry are usually a few KiB, but one record batch can be as large as the
+ * broker's maximum message size (4 MiB by default), and the first 64 KiB of a zstd segment of
+ * poorly compressible records can decode to nothing at all (less than one zstd block). A segment
+ * whose start is still unknown after the last size is kept.
  */
-const HEAD_BYTES = 64 * 1024;
+const HEAD_SIZES = [64 * 1024, 1024 * 1024, 8 * 1024 * 1024];
 
 /**
  * The plan without the log segments that lie wholly after the checkpoint: the truncation deletes
@@ -32,10 +35,9 @@ export async function withoutSegmentsAfterCheckpoint(store: BackupStore, copy: B
   let positionAfterKept: bigint | undefined;
   while (kept > 1) {
     const file = segments[kept - 1]!;
-    const head = await readHead(store, copy, file, signal);
-    const start = head && segmentStart(head, file.name);
-    if (start?.kind === 'position' && start.firstPosition > plan.checkpointPosition) positionAfterKept = start.firstPosition;
-    else if (start?.kind !== 'empty') break;
+    const start = await storedSegmentStart(store, copy, file, signal);
+    if (start.kind === 'position' && start.firstPosition > plan.checkpointPosition) positionAfterKept = start.firstPosition;
+    else if (start.kind !== 'empty') break;
     kept--;
   }
   if (kept === segments.length) return plan;
@@ -53,26 +55,49 @@ function bySegmentId(a: BackupFile, b: BackupFile): number {
 }
 
 /**
- * The first bytes of a stored segment's content, decompressed where the backup is; undefined when
- * they cannot be read, which keeps the segment: its download then reports the problem properly.
+ * Where a stored segment starts, read from as few of its first bytes as tell (decompressed where
+ * the backup is). Unknown when they cannot be read, which keeps the segment: its download then
+ * reports the problem properly.
  */
-async function readHead(store: BackupStore, copy: BackupCopy, file: BackupFile, signal?: AbortSignal): Promise<Buffer | undefined> {
-  try {
-    const head = await store.readFileHead(copy, 'segments', file.name, HEAD_BYTES, signal);
-    const decompression = decompressionFor(file.compression, file.name);
-    return decompression ? await decompressedStart(head, decompression) : head;
-  } catch {
-    signal?.throwIfAborted();
-    return undefined;
+async function storedSegmentStart(store: BackupStore, copy: BackupCopy, file: BackupFile, signal?: AbortSignal): Promise<SegmentStart> {
+  for (const size of HEAD_SIZES) {
+    try {
+      const stored = await store.readFileHead(copy, 'segments', file.name, size, signal);
+      const wholeFile = stored.length < size;
+      const decompression = decompressionFor(file.compression, file.name);
+      const head = decompression ? await decompressedStart(stored, decompression, size) : { bytes: stored, complete: wholeFile };
+      const start = segmentStart(head.bytes, file.name, wholeFile && head.complete);
+      if (start.kind !== 'unknown' || wholeFile) return start;
+    } catch {
+      signal?.throwIfAborted();
+      return { kind: 'unknown' };
+    }
   }
+  return { kind: 'unknown' };
 }
 
+/** Stops a decompression that has delivered as much as was asked for. */
+const enough = new Error('enough bytes');
+
 /**
- * What the first compressed bytes of a file decompress to, up to HEAD_BYTES: the file's first
- * bytes, perhaps fewer. (A few KiB of compressed zeros stand for many MiB.) The input stops in the
- * middle of the compressed stream; what came out before the decompressor says so is the start.
+ * What the first compressed bytes of a file decompress to, up to `limit` bytes: a start of the
+ * file's content, perhaps shorter, perhaps empty. The input usually stops in the middle of the
+ * compressed stream, so the stages' complaint about that is expected; what came out before it is
+ * the start. `complete` says that the stream decoded without complaint and was not cut at `limit`.
  */
-function decompressedStart(compressed: Buffer, decompression: Transform): Promise<Buffer> {
-  decompression.end(compressed);
-  return readUpTo(decompression, HEAD_BYTES, { untilError: true });
+async function decompressedStart(compressed: Buffer, stages: Transform[], limit: number): Promise<{ bytes: Buffer; complete: boolean }> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const collector = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      received += chunk.length;
+      callback(received >= limit ? enough : null);
+    },
+  });
+  let complete = true;
+  await pipeline([Readable.from([compressed]), ...stages, collector]).catch(() => {
+    complete = false;
+  });
+  return { bytes: Buffer.concat(chunks, received).subarray(0, limit), complete };
 }

@@ -134,7 +134,7 @@ async function streamFile(
   store: BackupStore,
   { copy, kind, file, destination, checksum }: FileTransfer,
   label: string,
-  decompression: Transform | undefined,
+  decompression: Transform[] | undefined,
   signal: AbortSignal,
 ): Promise<TransferredFile> {
   const source = await store.openFile(copy, kind, file.name, signal);
@@ -144,11 +144,11 @@ async function streamFile(
     failedStage ??= stage;
   };
   source.once('error', blame('read'));
-  decompression?.once('error', blame('decompress'));
+  for (const stage of decompression ?? []) stage.once('error', blame('decompress'));
   sink.once('error', blame('write'));
   // The decompressor gets its input in 256 KiB pieces rather than as the network delivers it.
   const stages: (Readable | Transform)[] = decompression
-    ? [source, new Coalescer(DECOMPRESSOR_INPUT_SIZE), decompression]
+    ? [source, new Coalescer(DECOMPRESSOR_INPUT_SIZE), ...decompression]
     : [source];
   try {
     await pipeline([...stages, sink], { signal });
