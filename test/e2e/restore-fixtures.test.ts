@@ -5,6 +5,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { contentKey } from '../../src/store/store-layout.js';
 import { fixtureSnapshotId, fixtures, flipByte, sha256, tempDir, treeOf, writeClusterBackup } from '../support/fixtures.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
+import { writeFilesystemBackup } from '../../src/demo/filesystem-backup-writer.js';
+import { expectZeebeTruncatedJournal, oneBrokerEnv, zeebeFixtureBackups, zeebeTruncations } from '../support/restore-checks.js';
 
 const backupId = 1700000000123n;
 
@@ -69,6 +71,19 @@ describe('restoring files written by Zeebe 8.5.4 from a filesystem store', () =>
       expect(sha256(join(snapshots, fixtureSnapshotId, name))).toBe(
         sha256(join(fixtures, 'snapshot-b', fixtureSnapshotId, name)),
       );
+    }
+  });
+
+  it('truncates inside the active segment byte for byte as Zeebe 8.5.4 does', async () => {
+    const truncation = zeebeTruncations.activeSegment;
+    const store = join(work, 'active-backups');
+    for (const backup of await zeebeFixtureBackups(backupId, 0, truncation)) await writeFilesystemBackup(store, backup);
+    const env = { ...oneBrokerEnv(work, 2), ZEEBE_BROKER_DATA_BACKUP_STORE: 'FILESYSTEM', ZEEBE_BROKER_DATA_BACKUP_FILESYSTEM_BASEPATH: store };
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    for (const partitionId of [1, 2]) {
+      expectZeebeTruncatedJournal(join(work, 'data', `raft-partition/partitions/${partitionId}`), partitionId, truncation);
     }
   });
 

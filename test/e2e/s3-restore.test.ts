@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generatePartitionData, type PartitionData } from '../../src/demo/synthetic-partition.js';
 import {
@@ -11,8 +12,9 @@ import {
   snapshotFiles,
   tempDir,
   restoredPartitionsOf,
+  treeOf,
 } from '../support/fixtures.js';
-import { expectZeebeTruncatedJournal, filesystemRestoreReference, oneBrokerEnv } from '../support/restore-checks.js';
+import { expectZeebeTruncatedJournal, filesystemRestoreReference, oneBrokerEnv, zeebeFixtureBackups, zeebeTruncations } from '../support/restore-checks.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
 import { bucketWithFixturePartition, compressionThreshold, createTestBucket, type S3Compression, type S3ManifestDialect, type S3PartitionBackup, s3StoreEnv, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
 import { startS3Proxy } from '../support/s3-proxy.js';
@@ -153,6 +155,64 @@ describe('restoring from an S3 store', () => {
     expect(run.stdout).toMatch(/Partition 1: restoring node 2's copy/);
     expect(run.stdout).toMatch(/Partition 2: restoring node 2's copy/);
     await expectRestoredLikeReference(work);
+  });
+});
+
+/**
+ * Zeebe 8.5.4's journal holds records of 50–400 random bytes: it compresses a little, so zstd
+ * writes compressed blocks of ~110 KiB and the first 64 KiB of a stored segment decode to nothing.
+ * Its checkpoint 14882 lies in the segment the broker was still writing. Every file is stored
+ * compressed, whatever its size (the agent goes by the manifest alone).
+ */
+describe('restoring a checkpoint in the active segment of poorly compressible records from S3', () => {
+  let client: S3Client;
+  let reference: Record<string, string>;
+  const truncation = zeebeTruncations.activeSegment;
+  const backups = async (compression?: S3Compression): Promise<S3PartitionBackup[]> =>
+    (await zeebeFixtureBackups(backupId, 0, truncation)).map((backup) => ({
+      ...backup,
+      dialect: '8.5',
+      ...(compression ? { compression, compressionThreshold: 0 } : {}),
+    }));
+
+  beforeAll(async () => {
+    client = s3TestClient(endpoint);
+    reference = await filesystemRestoreReference(await backups(), backupId);
+  });
+
+  afterAll(() => client.destroy());
+
+  it.each(['raw', 'zstd', 'gz', 'deflate'] as const)('%s: byte for byte what Zeebe 8.5.4 writes', async (algorithm) => {
+    const bucket = await createTestBucket(client);
+    const compression = algorithm === 'raw' ? undefined : algorithm;
+    const compressed = (await Promise.all((await backups(compression)).map((backup) => uploadS3Backup(client, bucket, backup)))).flat();
+    expect(compressed).toHaveLength(compression ? 2 * 12 : 0);
+
+    const work = await tempDir();
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env: s3Env(work, bucket) });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    // Only the preallocated segment lies after the checkpoint.
+    expect(run.stdout).toMatch(/Partition 1: restoring .*4 log segments.*; 1 log segment after the checkpoint not downloaded\./);
+    const data = join(work, 'data');
+    expect(await restoredPartitionsOf(data)).toEqual(reference);
+    for (const partitionId of [1, 2]) expectZeebeTruncatedJournal(join(data, `raft-partition/partitions/${partitionId}`), partitionId, truncation);
+  });
+
+  it('fails with exit code 5, naming the object, when a zstd object is cut short', async () => {
+    const bucket = await createTestBucket(client);
+    await Promise.all((await backups('zstd')).map((backup) => uploadS3Backup(client, bucket, backup)));
+    const key = `1/${backupId}/0/segments/raft-partition-partition-1-4.log`;
+    const stored = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: stored.subarray(0, stored.length - 1) }));
+
+    const work = await tempDir();
+    await mkdir(join(work, 'data/lost+found'), { recursive: true });
+    const before = await treeOf(work);
+    const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env: s3Env(work, bucket) });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toMatch(/Segment file raft-partition-partition-1-4\.log of partition 1 .* is not a valid zstd stream: .*cut short \(truncated\)/);
+    expect(await treeOf(work)).toEqual(before);
   });
 });
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { commonManifestJson, type PartitionBackup } from '../../src/demo/common-manifest.js';
 import { manifestKey } from '../../src/store/store-layout.js';
 import { restoredPartitionsOf, tempDir, treeOf } from './fixtures.js';
-import { expectZeebeTruncatedJournal, filesystemRestoreReference, oneBrokerEnv, zeebeFixtureBackups } from './restore-checks.js';
+import { expectZeebeTruncatedJournal, filesystemRestoreReference, oneBrokerEnv, zeebeFixtureBackups, zeebeTruncations } from './restore-checks.js';
 import { messageOf, runRestore } from './run-restore.js';
 
 export const backupId = 1700000000789n;
@@ -55,6 +55,19 @@ export function describeCloudRestore(harness: CloudRestoreHarness): void {
       expect(run.code).toBe(0);
       expect(messageOf(run.lastLine)).toBe(`Successfully restored broker from backup ${backupId}`);
       await expectRestoredLikeReference(work);
+    });
+
+    it("restores a checkpoint inside the active segment byte for byte as Zeebe 8.5.4 truncates it", async () => {
+      const truncation = zeebeTruncations.activeSegment;
+      const location = await harness.newLocation();
+      await location.upload(await zeebeFixtureBackups(backupId, 0, truncation));
+      const work = await tempDir();
+      const run = await restoreFrom(work, location.env);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      for (const partitionId of [1, 2]) {
+        expectZeebeTruncatedJournal(join(work, 'data', `raft-partition/partitions/${partitionId}`), partitionId, truncation);
+      }
     });
 
     it('restores the one completed copy when other nodes left failed and in-progress ones', async () => {

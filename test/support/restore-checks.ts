@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { writeFilesystemBackup } from '../../src/demo/filesystem-backup-writer.js';
@@ -17,14 +17,32 @@ export function oneBrokerEnv(work: string, partitionCount: number): Record<strin
   };
 }
 
-/** A completed backup of partitions 1 and 2 made of the files Zeebe 8.5.4 wrote, taken by `nodeId`. */
-export async function zeebeFixtureBackups(checkpointId: bigint, nodeId = 0): Promise<PartitionBackup[]> {
+/**
+ * Zeebe 8.5.4's truncations of the fixture journal: at asqn 11003 inside a full segment, and at
+ * asqn 14882 inside the active one (test/fixtures/zeebe-8.5.4/README.md).
+ */
+export const zeebeTruncations = {
+  fullSegment: { checkpointPosition: fixtureCheckpoint, sums: 'journal-b-truncated-expected.sha256sums' },
+  activeSegment: { checkpointPosition: 14882n, sums: 'journal-b-truncated-active-expected.sha256sums' },
+} as const;
+
+export type ZeebeTruncation = (typeof zeebeTruncations)[keyof typeof zeebeTruncations];
+
+/**
+ * A completed backup of partitions 1 and 2 made of the files Zeebe 8.5.4 wrote, taken by `nodeId`,
+ * with the checkpoint of one of Zeebe's truncations.
+ */
+export async function zeebeFixtureBackups(
+  checkpointId: bigint,
+  nodeId = 0,
+  { checkpointPosition }: ZeebeTruncation = zeebeTruncations.fullSegment,
+): Promise<PartitionBackup[]> {
   return Promise.all(
     [1, 2].map(async (partitionId) => ({
       partitionId,
       checkpointId,
       nodeId,
-      descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 2, brokerVersion: '8.5.4' },
+      descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition, numberOfPartitions: 2, brokerVersion: '8.5.4' },
       snapshotFiles: await snapshotFiles(),
       segmentFiles: await journalFilesFor(partitionId),
     })),
@@ -48,14 +66,25 @@ export async function filesystemRestoreReference(backups: PartitionBackup[], bac
   return restoredPartitionsOf(join(work, 'data'));
 }
 
-/** Zeebe's own truncation of the fixture journal (journal-b-truncated-expected.sha256sums), for partition `p`. */
-export function expectZeebeTruncatedJournal(partitionDirectory: string, partitionId: number): void {
-  const expected = readFileSync(join(fixtures, 'journal-b-truncated-expected.sha256sums'), 'utf8').trim().split('\n');
-  for (const line of expected) {
-    const [hash, path] = line.split(/\s+/);
-    const name = path!.split('/')[1]!.replace('partition-2-', `partition-${partitionId}-`);
-    expect(sha256(join(partitionDirectory, name)), name).toBe(hash);
-  }
+/**
+ * Zeebe's own truncation of the fixture journal, for partition `p`: exactly the files it kept,
+ * with exactly its bytes.
+ */
+export function expectZeebeTruncatedJournal(
+  partitionDirectory: string,
+  partitionId: number,
+  { sums }: ZeebeTruncation = zeebeTruncations.fullSegment,
+): void {
+  const expected = readFileSync(join(fixtures, sums), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [hash, path] = line.split(/\s+/);
+      return { hash, name: path!.split('/').at(-1)!.replace('partition-2-', `partition-${partitionId}-`) };
+    });
+  const segments = readdirSync(partitionDirectory).filter((name) => name.endsWith('.log'));
+  expect(segments.sort()).toEqual(expected.map(({ name }) => name).sort());
+  for (const { hash, name } of expected) expect(sha256(join(partitionDirectory, name)), name).toBe(hash);
 }
 
 /** Neither a secret nor a recognisable piece of one appears in `output`. */

@@ -52,6 +52,11 @@ export interface S3PartitionBackup extends Omit<PartitionBackup, 'descriptor'> {
   descriptor?: PartitionBackup['descriptor'] & { firstLogPosition?: bigint };
   /** The broker's `compression` setting: files strictly larger than 8 MiB are stored compressed with it. */
   compression?: S3Compression;
+  /**
+   * Files strictly larger than this many bytes are compressed (default: the brokers' 8 MiB). The
+   * agent goes by the manifest alone, so tests may compress small files to keep their data small.
+   */
+  compressionThreshold?: number;
   basePath?: string;
 }
 
@@ -75,7 +80,7 @@ export async function uploadS3Backup(client: S3Client, bucket: string, backup: S
   const upload = async (kind: 'snapshot' | 'segments', files: SourceFile[]) => {
     const stored: Record<string, { compressionAlgorithm?: string }> = {};
     for (const file of files) {
-      const compress = backup.compression && (await stat(file.source)).size > compressionThreshold;
+      const compress = backup.compression && (await stat(file.source)).size > (backup.compressionThreshold ?? compressionThreshold);
       const body = compress ? await compressed(file.source, backup.compression!) : await readFile(file.source);
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf.content(kind, file.name), Body: body }));
       stored[file.name] = compress ? { compressionAlgorithm: backup.compression! } : {};
