@@ -178,9 +178,11 @@ export class ZstdFrameChecker {
 }
 
 /**
- * `decoder` as pipeline stages with the frames of its input followed (see the top of this file):
- * they fail at the end of the input when it was cut short, and at the end of the output when the
- * decoded size differs from what the frames declare.
+ * `decoder` as pipeline stages with the frames of its input followed (see the top of this file).
+ * Both checks run at the end of the output, once the decoder has delivered everything it could:
+ * the stream fails when its input was cut short, or when the decoded size differs from what the
+ * frames declare. (Failing at the end of the input would drop the decoder's last output, which a
+ * reader of a file's first bytes still wants.)
  */
 export function withFrameChecks(decoder: Transform): Transform[] {
   const checker = new ZstdFrameChecker();
@@ -194,9 +196,6 @@ export function withFrameChecks(decoder: Transform): Transform[] {
         callback(error as Error);
       }
     },
-    flush(callback: TransformCallback) {
-      attempt(() => checker.checkComplete(), callback);
-    },
   });
   const output = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
@@ -204,7 +203,10 @@ export function withFrameChecks(decoder: Transform): Transform[] {
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
-      attempt(() => checker.checkDecodedSize(decodedBytes), callback);
+      attempt(() => {
+        checker.checkComplete();
+        checker.checkDecodedSize(decodedBytes);
+      }, callback);
     },
   });
   return [input, decoder, output];

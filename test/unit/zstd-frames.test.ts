@@ -99,6 +99,22 @@ describe('zstd decompression stages', () => {
     }
   });
 
+  it('deliver everything the decoder could decode before failing on a cut stream', async () => {
+    const stream = compress(content);
+    const delivered: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        delivered.push(chunk);
+        callback();
+      },
+    });
+    await expect(pipeline([Readable.from([stream.subarray(0, 1024 * 1024)]), ...decompressionFor('zstd', 'test file')!, sink])).rejects.toThrow(/truncated/);
+    const start = Buffer.concat(delivered);
+    // A reader of a segment's first bytes relies on this: 1 MiB of a stream is most of its start.
+    expect(start.length).toBeGreaterThan(900 * 1024);
+    expect(start.equals(content.subarray(0, start.length))).toBe(true);
+  });
+
   it("fail on a stream cut short, which Node's decoder alone ends without complaint", async () => {
     const stream = compress(content);
     await expect(decompress(stream.subarray(0, stream.length - 1))).rejects.toThrow(/cut short \(truncated\)/);
