@@ -31,6 +31,8 @@ for (let partitionId = 1; partitionId <= partitionCount; partitionId++) {
     maxSegmentSize: 4 * 1024 * 1024,
     snapshotBytes: 12 * 1024 * 1024,
     seed: partitionId,
+    // Replication factor 3 on 3 nodes: every node is a member of every partition.
+    members: [0, 1, 2],
   });
   const leader = (partitionId - 1) % clusterSize;
   const descriptor = {

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { JournalWriter } from '../journal/journal-writer.js';
+import { encodeRaftEntry } from '../journal/raft-entry.js';
 import { DESCRIPTOR_LENGTH, frameLength } from '../journal/segment-format.js';
 import { writeSnapshotChecksumFile } from '../snapshot/checksum-writer.js';
 import { sourceFilesIn, type SourceFile } from './filesystem-backup-writer.js';
@@ -12,7 +13,9 @@ const MIN_ENTRY_DATA = 50;
 const MAX_ENTRY_DATA = 4000;
 /** Raft writes an internal entry (asqn -1) now and then; every 7th is often enough to exercise it. */
 const RAFT_ENTRY_INTERVAL = 7n;
-const MAX_ASQN_STEP = 5;
+/** Records per application entry: the batch's positions run from its asqn on. */
+const MAX_BATCH_RECORDS = 5;
+const RAFT_TERM = 1n;
 const MAX_SST_FILE_SIZE = 64 * 1024 * 1024;
 const FILE_WRITE_CHUNK = 1024 * 1024;
 const SNAPSHOT_TERM = 1;
@@ -28,6 +31,8 @@ export interface PartitionDataOptions {
   snapshotBytes: number;
   /** The same seed gives the same bytes. */
   seed: number;
+  /** Node ids of the partition's Raft members, written into the log's configuration entry (default: node 0). */
+  members?: number[];
 }
 
 export interface PartitionData {
@@ -78,6 +83,9 @@ export async function generatePartitionData(options: PartitionDataOptions): Prom
  * Fills all but the last data segment and the last one about half, then leaves the all-zero next
  * segment a broker preallocates. The checkpoint lies in the last data segment with entries after
  * it; the snapshot is taken at the last position before that segment, as in the 8.5.4 fixture.
+ * Entries are Raft entries as a broker writes them: the partition's configuration first, an
+ * initial entry now and then (a new leader's), and application entries holding batches of
+ * records, whose payload here is random bytes.
  */
 async function generateJournal(options: PartitionDataOptions, random: SeededRandom) {
   const { directory, partitionId, maxSegmentSize } = options;
@@ -89,12 +97,20 @@ async function generateJournal(options: PartitionDataOptions, random: SeededRand
   let lastSegmentBytes = 0;
   let checkpoint: Entry | undefined;
   let snapshotEntry: Entry | undefined;
-  let asqn = 0n;
+  let nextPosition = 1n;
+  const configuration = configurationEntry(options.members ?? [0]);
   for (let index = 1n; ; index++) {
-    const positioned = index % RAFT_ENTRY_INTERVAL !== 0n;
-    if (positioned) asqn += BigInt(random.int(1, MAX_ASQN_STEP));
-    const data = random.bytes(random.int(MIN_ENTRY_DATA, MAX_ENTRY_DATA));
-    const entry = { index, asqn: positioned ? asqn : -1n };
+    const positioned = index !== 1n && index % RAFT_ENTRY_INTERVAL !== 0n;
+    const payload = random.bytes(random.int(MIN_ENTRY_DATA, MAX_ENTRY_DATA));
+    const entry = { index, asqn: positioned ? nextPosition : -1n };
+    let data: Buffer;
+    if (positioned) {
+      const highestPosition = nextPosition + BigInt(random.int(1, MAX_BATCH_RECORDS)) - 1n;
+      data = encodeRaftEntry({ kind: 'application', term: RAFT_TERM, lowestPosition: nextPosition, highestPosition }, payload);
+      nextPosition = highestPosition + 1n;
+    } else {
+      data = index === 1n ? configuration : encodeRaftEntry({ kind: 'initial', term: RAFT_TERM });
+    }
     await writer.append({ asqn: entry.asqn, data });
 
     const inLastSegment = writer.activeSegmentId === lastDataSegment;
@@ -110,6 +126,18 @@ async function generateJournal(options: PartitionDataOptions, random: SeededRand
       return { checkpoint, snapshotEntry, segmentFiles };
     }
   }
+}
+
+/** The configuration entry a partition's log starts with: every member active. */
+function configurationEntry(members: number[]): Buffer {
+  const updated = BigInt(Date.UTC(2026, 0, 1));
+  return encodeRaftEntry({
+    kind: 'configuration',
+    term: RAFT_TERM,
+    timestamp: updated,
+    members: members.map((nodeId) => ({ id: String(nodeId), type: 'ACTIVE', updated })),
+    oldMembers: [],
+  });
 }
 
 /** RocksDB's files as Zeebe 8.5 snapshots them, with random content of the requested size. */

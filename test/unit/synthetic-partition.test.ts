@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generatePartitionData, type PartitionData } from '../../src/demo/synthetic-partition.js';
 import { listJournalSegments, readJournalFrames } from '../../src/journal/journal-reader.js';
+import { decodeRaftEntry } from '../../src/journal/raft-entry.js';
 import { truncateJournalAtCheckpoint } from '../../src/journal/truncate.js';
 import { verifySnapshot } from '../../src/snapshot/verify-snapshot.js';
 import { tempDir as temporaryDirectory } from '../support/fixtures.js';
@@ -67,20 +68,33 @@ describe('generatePartitionData', () => {
     });
     await verifySnapshot(snapshotDirectory, checksumFile.source, snapshotId);
 
-    // The entries look like Zeebe's: every 7th is Raft-internal, positions grow by 1 to 5.
+    // The entries are Raft entries as a broker writes them: the partition's configuration first,
+    // an initial entry every 7th, and application entries of 1 to 5 records whose positions follow
+    // on from each other.
     const segments = await listJournalSegments(directory, partitionId);
+    let nextPosition = 1n;
     let previousAsqn = 0n;
     let snapshotEntryAsqn: bigint | undefined;
     let checkpointSegment: string | undefined;
     for await (const frame of readJournalFrames(segments)) {
-      expect(frame.data.length).toBeGreaterThanOrEqual(50);
-      expect(frame.data.length).toBeLessThanOrEqual(4000);
-      if (frame.index % 7n === 0n) {
+      const entry = decodeRaftEntry(frame.data);
+      if (frame.index === 1n) {
+        expect(entry).toMatchObject({ kind: 'configuration', members: [{ id: '0', type: 'ACTIVE' }], oldMembers: [] });
         expect(frame.asqn).toBe(-1n);
         continue;
       }
-      expect(frame.asqn - previousAsqn).toBeGreaterThanOrEqual(1n);
-      expect(frame.asqn - previousAsqn).toBeLessThanOrEqual(5n);
+      if (frame.index % 7n === 0n) {
+        expect(entry).toEqual({ kind: 'initial', term: 1n });
+        expect(frame.asqn).toBe(-1n);
+        continue;
+      }
+      expect(entry).toMatchObject({ kind: 'application', lowestPosition: frame.asqn });
+      const { highestPosition } = entry as { highestPosition: bigint };
+      expect(frame.asqn).toBe(nextPosition);
+      expect(highestPosition - frame.asqn).toBeLessThan(5n);
+      expect(frame.data.length - 45).toBeGreaterThanOrEqual(50);
+      expect(frame.data.length - 45).toBeLessThanOrEqual(4000);
+      nextPosition = highestPosition + 1n;
       previousAsqn = frame.asqn;
       if (frame.index === snapshotIndex) snapshotEntryAsqn = frame.asqn;
       if (frame.asqn === data.checkpointPosition) checkpointSegment = frame.segment.fileName;
