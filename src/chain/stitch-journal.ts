@@ -1,6 +1,7 @@
 import { BackupInvalidError } from '../errors.js';
 import { listJournalSegments, readJournalFrameBatches } from '../journal/journal-reader.js';
 import { JournalWriter } from '../journal/journal-writer.js';
+import { LogSummaryBuilder, type LogSummary } from '../journal/log-summary.js';
 import { journalNameOfPartition } from '../journal/segment-format.js';
 
 /**
@@ -25,6 +26,7 @@ export interface StitchedJournal {
   lastIndex: bigint;
   entries: bigint;
   segmentFiles: string[];
+  log: LogSummary;
 }
 
 interface CopiedEntry {
@@ -56,6 +58,8 @@ export async function stitchJournal(
   let firstIndex = 0n;
   let nextIndex = 0n;
   let lastCopied: CopiedEntry | undefined;
+  const log = new LogSummaryBuilder();
+  let summary: LogSummary | undefined;
   try {
     for (const [position, source] of sources.entries()) {
       const previous = position > 0 ? sources[position - 1] : undefined;
@@ -103,10 +107,12 @@ export async function stitchJournal(
             );
           }
           await writer.append({ asqn: frame.asqn, data: frame.data });
+          log.add(frame);
           nextIndex++;
           if (frame.asqn >= 0n) lastPositioned = frame.asqn;
           if (frame.asqn === source.checkpointPosition) {
             lastCopied = { index: frame.index, asqn: frame.asqn, data: Buffer.from(frame.data) };
+            if (position === sources.length - 1) summary = log.summary();
             done = true;
             break;
           }
@@ -125,7 +131,7 @@ export async function stitchJournal(
     if (!writer) throw new Error('stitchJournal needs at least one backup');
     const { files } = await writer.close();
     writer = undefined;
-    return { firstIndex, lastIndex: nextIndex - 1n, entries: nextIndex - firstIndex, segmentFiles: files };
+    return { firstIndex, lastIndex: nextIndex - 1n, entries: nextIndex - firstIndex, segmentFiles: files, log: summary! };
   } catch (error) {
     await writer?.close().catch(() => {});
     throw error;

@@ -171,8 +171,14 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
           .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
           .option('partitions', { type: 'array', number: true, describe: 'only these partitions (default: all of the cluster)' })
           .option('work-dir', { type: 'string', describe: 'where to download (default: the system temporary directory)' })
+          .option('strict', {
+            type: 'boolean',
+            default: false,
+            describe: "also fail (exit code 5) when a partition's Raft members in the log differ from the configuration's layout",
+          })
           .example('$0 verify latest', 'check every partition of the newest complete backup')
-          .example('$0 verify 1763683200000 --partitions 1 3', 'check partitions 1 and 3 only'),
+          .example('$0 verify 1763683200000 --partitions 1 3', 'check partitions 1 and 3 only')
+          .example('$0 verify latest --strict', 'treat Raft members that differ from the configured layout as an error'),
       (args) => {
         invocation = {
           ...common(args),
@@ -180,6 +186,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
           run: async (context) =>
             (await import('./commands/verify-command.js')).verifyCommand(context, args.backupId, {
               json: args.json,
+              strict: args.strict,
               ...(args.partitions ? { partitions: args.partitions.map(Number) } : {}),
               ...(args['work-dir'] ? { workDirectory: args['work-dir'] } : {}),
             }),

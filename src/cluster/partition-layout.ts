@@ -46,8 +46,53 @@ function fixedPartitions(config: RestoreConfig, fixed: readonly FixedPartition[]
   return fixed.filter((p) => p.nodes.some((node) => node.nodeId === config.nodeId)).map((p) => p.partitionId);
 }
 
+/** The nodes that host partition `partitionId` under this configuration, sorted. */
+export function partitionMembers(config: RestoreConfig, partitionId: number): number[] {
+  const { clusterSize: n, replicationFactor, partitioning } = config;
+  if (partitioning.scheme === 'FIXED') {
+    const nodes = partitioning.fixed.find((partition) => partition.partitionId === partitionId)?.nodes ?? [];
+    return nodes.map((node) => node.nodeId).sort((a, b) => a - b);
+  }
+  return range(0, Math.min(replicationFactor, n) - 1)
+    .map((j) => (partitionId - 1 + j) % n)
+    .sort((a, b) => a - b);
+}
+
+/** The nodes the configuration places a partition on, and how, for messages. */
+export interface ExpectedMembers {
+  nodes: number[];
+  layout: string;
+}
+
+export function expectedMembersOf(config: RestoreConfig, partitionId: number): ExpectedMembers {
+  const layout =
+    config.partitioning.scheme === 'FIXED'
+      ? 'the FIXED partitioning layout'
+      : `round-robin over ${config.clusterSize} brokers with replication factor ${config.replicationFactor}`;
+  return { nodes: partitionMembers(config, partitionId), layout };
+}
+
+/**
+ * Zeebe 8.9's S3 node-id provider leases each broker's node id and keeps its data under
+ * `<data>/node-<id>/v<version>/` with a `directory-initialized.json` (`NodeIdProviderConfiguration`,
+ * `VersionedNodeIdBasedDataDirectoryProvider`); its restore takes part in that protocol. Restoring
+ * into `<data>/raft-partition` as the configured node id would leave a broker that starts empty.
+ */
+function refuseLeasedNodeIds(config: RestoreConfig): void {
+  if (config.nodeIdProvider !== 'S3') return;
+  throw new UsageError(
+    'This broker takes its node id from the S3 node-id provider (camunda.cluster.node-id-provider.type=S3, Zeebe 8.9 dynamic ' +
+      'node ids): it leases its id at start-up and keeps its data under <data>/node-<id>/v<version>/, which this agent does not ' +
+      'implement yet. Restoring here as node ' +
+      `${config.nodeId} would leave a broker that starts with an empty data directory. Restore these nodes with Zeebe's own ` +
+      "restore app, or run the cluster with fixed node ids (camunda.cluster.node-id-provider.type=FIXED and each broker's " +
+      'camunda.cluster.node-id) for the restore and afterwards. Nothing was written.',
+  );
+}
+
 /** The partitions this node must restore, sorted. */
 export function partitionsOwnedBy(config: RestoreConfig): number[] {
+  refuseLeasedNodeIds(config);
   const { nodeId, clusterSize, partitioning } = config;
   if (nodeId >= clusterSize) {
     throw new UsageError(

@@ -12,12 +12,16 @@ export interface RestoreConfig {
   /** Absolute path (a relative setting is resolved against the working directory). */
   dataDirectory: string;
   partitioning: PartitioningConfig;
+  /** How the broker gets its node id: fixed (from the configuration) or leased from S3 (8.9). */
+  nodeIdProvider: NodeIdProviderType;
   backupStore: StoreConfig;
   restore: {
     validateConfig: boolean;
     ignoreFilesInTarget: string[];
   };
 }
+
+export type NodeIdProviderType = 'FIXED' | 'STATIC' | 'NONE' | 'S3';
 
 export type PartitioningConfig =
   | { scheme: 'ROUND_ROBIN' }

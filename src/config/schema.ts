@@ -64,6 +64,7 @@ export const restoreConfigSchema = z.object({
     z.object({ scheme: z.literal('ROUND_ROBIN') }),
     z.object({ scheme: z.literal('FIXED'), fixed: z.array(fixedPartition) }),
   ]),
+  nodeIdProvider: z.enum(['FIXED', 'STATIC', 'NONE', 'S3']),
   backupStore: storeConfig,
   restore: z.object({ validateConfig: z.boolean(), ignoreFilesInTarget: z.array(z.string()) }),
 }) satisfies z.ZodType<RestoreConfig>;

@@ -1,6 +1,6 @@
 import { kebabCase } from './keys.js';
 import { absolutePath, boolean, durationMs, integer, oneOf, text, textList, textOrNone, type ValueParser } from './parsers.js';
-import type { StoreConfig } from './restore-config.js';
+import type { NodeIdProviderType, StoreConfig } from './restore-config.js';
 
 /**
  * One setting the restore reads. Keys are listed newest generation first: 8.9 unified, 8.8
@@ -73,11 +73,24 @@ export const storeTypeSetting: Setting<StoreType> = {
 };
 
 /**
+ * 8.9's `camunda.cluster.node-id-provider.type` (`NodeIdProvider`: FIXED, the default, or S3); an
+ * earlier build named it `camunda.cluster.dynamic-node-id.type` (`none`), and one STATIC for FIXED.
+ */
+export const nodeIdProviderSetting: Setting<NodeIdProviderType> = {
+  name: 'cluster.nodeIdProvider.type',
+  keys: ['camunda.cluster.node-id-provider.type', 'camunda.cluster.dynamic-node-id.type'],
+  parser: oneOf(['FIXED', 'STATIC', 'NONE', 'S3']),
+  default: 'FIXED',
+  target: 'nodeIdProvider',
+};
+
+/**
  * Settings every restore reads. The partitioning scheme and the store type are resolved on their
  * own because they decide what else is read.
  */
 export const clusterSettings: readonly Setting[] = [
   nodeIdSetting,
+  nodeIdProviderSetting,
   {
     name: 'cluster.size',
     keys: ['camunda.cluster.size', 'zeebe.broker.cluster.clusterSize'],

@@ -1,5 +1,6 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { BackupInvalidError, asLocalStorageError } from '../errors.js';
+import { LogSummaryBuilder, type LogSummary } from './log-summary.js';
 import { findSegmentTail, listJournalSegments, readJournalFrameBatches, type JournalFrame, type JournalSegment } from './journal-reader.js';
 import {
   DESCRIPTOR_LENGTH,
@@ -17,6 +18,8 @@ export interface TruncationResult {
   deletedSegments: string[];
   /** The segment that holds the checkpoint entry and was cut after it. */
   modifiedSegment: string;
+  /** The journal as it is now, up to the checkpoint entry. */
+  log: LogSummary;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function truncateJournalAtCheckpoint(
 ): Promise<TruncationResult> {
   const segments = await listJournalSegments(partitionDirectory, partitionId);
   const journal = `the journal ${journalNameOfPartition(partitionId)} in ${partitionDirectory}`;
-  const checkpoint = await findCheckpointFrame(segments, checkpointPosition, journal, positionAfterJournal);
+  const { checkpoint, log } = await findCheckpointFrame(segments, checkpointPosition, journal, positionAfterJournal);
   await endSegmentAfter(checkpoint);
 
   const later = segments.filter((segment) => segment.id > checkpoint.segment.id);
@@ -54,6 +57,7 @@ export async function truncateJournalAtCheckpoint(
     keptSegments: segments.filter((segment) => segment.id <= checkpoint.segment.id).map((s) => s.fileName),
     deletedSegments: later.map((segment) => segment.fileName),
     modifiedSegment: checkpoint.segment.fileName,
+    log,
   };
 }
 
@@ -62,23 +66,25 @@ async function findCheckpointFrame(
   position: bigint,
   journal: string,
   positionAfterJournal: bigint | undefined,
-): Promise<JournalFrame> {
+): Promise<{ checkpoint: JournalFrame; log: LogSummary }> {
   const notFound = (detail: string) =>
     new BackupInvalidError(
       `Failed to restore from backup. Cannot find a record at checkpoint position ${position} in the log. ${detail}`,
     );
   let first: bigint | undefined;
   let previous: bigint | undefined;
+  const log = new LogSummaryBuilder();
   // In batches: one await per buffer of frames, not per frame (see readJournalFrameBatches).
   for await (const batch of readJournalFrameBatches(segments)) {
     for (const frame of batch) {
+      log.add(frame);
       // Raft-internal entries carry no Zeebe position.
       if (frame.asqn < 0n) continue;
       if (previous !== undefined && frame.asqn <= previous) {
         const at = { fileName: frame.segment.path, offset: frame.offset, expectedIndex: frame.index };
         throw corruptFrameError(at, `position ${frame.asqn} follows position ${previous}, but positions must increase`);
       }
-      if (frame.asqn === position) return frame;
+      if (frame.asqn === position) return { checkpoint: frame, log: log.summary() };
       // Positions only increase, so nothing further on can match.
       if (frame.asqn > position) {
         throw notFound(

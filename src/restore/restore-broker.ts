@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeTarget, resolveTarget, type RestoreTarget } from '../chain/restore-target.js';
-import { partitionsOwnedBy } from '../cluster/partition-layout.js';
+import { expectedMembersOf, partitionsOwnedBy } from '../cluster/partition-layout.js';
 import type { RestoreConfig } from '../config/restore-config.js';
 import { checkDataDirectory } from '../datadir/guard.js';
 import { asLocalStorageError } from '../errors.js';
@@ -11,6 +11,7 @@ import { brokerWritesTopologyFile, topologyFileName } from '../topology/topology
 import { abortReason, createLimiter, runAll } from '../util/concurrency.js';
 import { TransferProgress } from '../progress/transfer-progress.js';
 import { settlePreviousRun } from './previous-run.js';
+import { checkRestoredLayout } from './broker-readiness.js';
 import { restoreChain } from './restore-chain.js';
 import { type PartitionResult, restorePartition } from './restore-partition.js';
 import type { RestoreRecord } from './restore-record.js';
@@ -76,7 +77,7 @@ export async function restoreBroker(request: RestoreRequest): Promise<RestoreOut
     const limit = createLimiter(request.concurrency ?? store.maxConcurrentTransfers, controller.signal);
     const results = await runAll(
       partitions.map(({ partitionId, chain }) => async () => {
-        const job = { store: trackedStore, directory: workspace.partitionDirectory(partitionId), limit, controller, log };
+        const job = { store: trackedStore, directory: workspace.partitionDirectory(partitionId), limit, controller, log, expectedMembers: expectedMembersOf(config, partitionId) };
         const result = chain.length === 1 ? await restorePartition({ ...job, copy: chain[0]!.copy, plan: chain[0]!.plan }) : await restoreChain({ ...job, chain });
         progress.finished(partitionId);
         return result;
@@ -85,6 +86,11 @@ export async function restoreBroker(request: RestoreRequest): Promise<RestoreOut
     );
     signal.throwIfAborted();
     const topologyFile = await writeTopologyFile(config, partitions, workspace.topologyFile, log);
+    await checkRestoredLayout(
+      config.nodeId,
+      results.map(({ partitionId, snapshotId }) => ({ partitionId, directory: workspace.partitionDirectory(partitionId), ...(snapshotId ? { snapshotId } : {}) })),
+      topologyFile && workspace.topologyFile,
+    );
     const chainIds = [...new Set(partitions.flatMap(({ chain }) => chain.map((link) => link.copy.ref.checkpointId)))].sort((a, b) =>
       a < b ? -1 : a > b ? 1 : 0,
     );

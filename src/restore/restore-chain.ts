@@ -9,12 +9,14 @@ import type { BackupFileKind, BackupStore } from '../store/backup-store.js';
 import { runAll } from '../util/concurrency.js';
 import { formatBytes } from '../util/format.js';
 import { fsyncDirectory } from '../util/fsync.js';
-import { naming, type PartitionResult, skippedSegmentsNote } from './restore-partition.js';
+import type { ExpectedMembers } from '../cluster/partition-layout.js';
+import { checkStartup, describeStartup, naming, type PartitionResult, skippedSegmentsNote } from './restore-partition.js';
 import { type ChainLink, filesOf, segmentsAfterCheckpointOf } from './restore-plan.js';
 import { type FileTransfer, transferFile } from './transfer-file.js';
 
 export interface ChainRestore {
   store: BackupStore;
+  expectedMembers: ExpectedMembers;
   /** Oldest first; the first link brings the snapshot. */
   chain: ChainLink[];
   /** `raft-partition/partitions/<p>` inside the staging area. */
@@ -35,7 +37,7 @@ export function chainDownloadDirectory(partitionDirectory: string, backupId: big
  * stitchJournal). Later backups' snapshots are not downloaded: Zeebe discards them too.
  */
 export async function restoreChain(job: ChainRestore): Promise<PartitionResult> {
-  const { store, chain, directory, limit, controller, log } = job;
+  const { store, chain, directory, limit, controller, log, expectedMembers } = job;
   const first = chain[0]!;
   const last = chain.at(-1)!;
   const partitionId = first.copy.ref.partitionId;
@@ -86,15 +88,16 @@ export async function restoreChain(job: ChainRestore): Promise<PartitionResult> 
     });
   }
   await fsyncDirectory(directory);
+  const startup = await checkStartup({ partitionId, source, directory, snapshotId, log: journal.log, expectedMembers, logger: log });
 
   const bytes = sizes.reduce((sum, { bytes: size }) => sum + size, 0);
   log.info(
     `Partition ${partitionId}: restored ${transfers.length} files (${formatBytes(bytes)}) from backups ` +
       `${chain.map((link) => link.copy.ref.checkpointId).join(', ')}, ${snapshotId ? 'snapshot verified, ' : ''}journal rebuilt with ` +
       `${journal.entries} entries (index ${journal.firstIndex} to ${journal.lastIndex}, checkpoint position ${last.plan.checkpointPosition}) ` +
-      `in ${journal.segmentFiles.length} segment${journal.segmentFiles.length === 1 ? '' : 's'}.`,
+      `in ${journal.segmentFiles.length} segment${journal.segmentFiles.length === 1 ? '' : 's'}; ${describeStartup(startup)}.`,
   );
-  const result: PartitionResult = {
+  return {
     partitionId,
     nodeId: first.copy.ref.nodeId,
     chain: chain.map((link) => ({ backupId: link.copy.ref.checkpointId, nodeId: link.copy.ref.nodeId })),
@@ -102,7 +105,7 @@ export async function restoreChain(job: ChainRestore): Promise<PartitionResult> 
     bytes,
     checkpointPosition: last.plan.checkpointPosition,
     checkpointIndex: journal.lastIndex,
+    ...(snapshotId ? { snapshotId } : {}),
+    ...startup,
   };
-  if (snapshotId) result.snapshotId = snapshotId;
-  return result;
 }

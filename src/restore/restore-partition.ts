@@ -2,7 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asLocalStorageError, RestoreError } from '../errors.js';
 import { type TruncationResult, truncateJournalAtCheckpoint } from '../journal/truncate.js';
+import type { ExpectedMembers } from '../cluster/partition-layout.js';
+import type { LogSummary } from '../journal/log-summary.js';
 import type { Logger } from '../log/logger.js';
+import { readSnapshotPositions, type SnapshotPositions } from '../snapshot/snapshot-positions.js';
+import { describeMembershipMismatch, membershipMismatch, type MembershipMismatch, requireStartable } from './broker-readiness.js';
 import { verifySnapshot } from '../snapshot/verify-snapshot.js';
 import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
@@ -15,6 +19,7 @@ import type { CopyPlan } from './validate-copy.js';
 
 export interface PartitionRestore {
   store: BackupStore;
+  expectedMembers: ExpectedMembers;
   copy: BackupCopy;
   plan: CopyPlan;
   /** `raft-partition/partitions/<p>` inside the staging area. */
@@ -36,11 +41,16 @@ export interface PartitionResult {
   bytes: number;
   checkpointPosition: bigint;
   checkpointIndex: bigint;
+  /** What the broker will start from: the restored log, the snapshot's positions (see broker-readiness.ts). */
+  log: LogSummary;
+  snapshotPositions?: SnapshotPositions;
+  /** The log's Raft members differ from the configuration's (a warning; an error for `verify --strict`). */
+  membership?: MembershipMismatch;
 }
 
 /** restore-semantics.md §2.3, steps 3–6, for one partition, inside the staging area. */
 export async function restorePartition(job: PartitionRestore): Promise<PartitionResult> {
-  const { store, copy, plan, directory, limit, controller, log } = job;
+  const { store, copy, plan, directory, limit, controller, log, expectedMembers } = job;
   const partitionId = copy.ref.partitionId;
   const snapshotsDirectory = join(directory, 'snapshots');
   const snapshotDirectory = plan.snapshotId ? join(snapshotsDirectory, plan.snapshotId) : undefined;
@@ -99,20 +109,55 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
     ],
     controller,
   );
+  const startup = await checkStartup({ partitionId, source, directory, snapshotId: plan.snapshotId, log: truncation!.log, expectedMembers, logger: log });
   log.info(
     `Partition ${partitionId}: restored ${transfers.length} files (${formatBytes(bytes)}), ` +
-      `${plan.snapshotId ? 'snapshot verified, ' : ''}log truncated after index ${truncation!.checkpointIndex} (checkpoint position ${plan.checkpointPosition}).`,
+      `${plan.snapshotId ? 'snapshot verified, ' : ''}log truncated after index ${truncation!.checkpointIndex} (checkpoint position ${plan.checkpointPosition}); ` +
+      `${describeStartup(startup)}.`,
   );
-  const result: PartitionResult = {
+  return {
     partitionId,
     nodeId: copy.ref.nodeId,
     files: transfers.length,
     bytes,
     checkpointPosition: plan.checkpointPosition,
     checkpointIndex: truncation!.checkpointIndex,
+    ...(plan.snapshotId ? { snapshotId: plan.snapshotId } : {}),
+    ...startup,
   };
-  if (plan.snapshotId) result.snapshotId = plan.snapshotId;
-  return result;
+}
+
+interface StartupCheck {
+  partitionId: number;
+  /** Names the partition and its copy in messages. */
+  source: string;
+  /** The partition directory in the staging area. */
+  directory: string;
+  snapshotId: string | undefined;
+  log: LogSummary;
+  expectedMembers: ExpectedMembers;
+  logger: Logger;
+}
+
+/**
+ * What a broker needs to start on the restored partition (broker-readiness.ts): fails with exit
+ * code 5 when it would not start; warns when the log's Raft members differ from the configuration's.
+ */
+export async function checkStartup(check: StartupCheck): Promise<Pick<PartitionResult, 'log' | 'snapshotPositions' | 'membership'>> {
+  const { partitionId, source, directory, snapshotId, log, expectedMembers, logger } = check;
+  const snapshotPositions = snapshotId ? await readSnapshotPositions(join(directory, 'snapshots', snapshotId), snapshotId) : undefined;
+  await naming(source, async () => requireStartable({ partitionId, ...(snapshotId ? { snapshotId } : {}), ...(snapshotPositions ? { snapshot: snapshotPositions } : {}), log }), directory);
+  const membership = membershipMismatch(log, expectedMembers.nodes);
+  if (membership) logger.warn(describeMembershipMismatch(partitionId, membership, expectedMembers.layout));
+  return { log, ...(snapshotPositions ? { snapshotPositions } : {}), ...(membership ? { membership } : {}) };
+}
+
+/** `the log (index 1 to 8835, positions 1 to 22641) holds the snapshot's processed position 21011 and exported position 20938`. */
+export function describeStartup({ log, snapshotPositions }: Pick<PartitionResult, 'log' | 'snapshotPositions'>): string {
+  const range = `index ${log.firstIndex} to ${log.lastIndex}${log.positions ? `, positions ${log.positions.first} to ${log.positions.last}` : ''}`;
+  if (!snapshotPositions) return `the log (${range}) starts a broker without a snapshot`;
+  const exported = snapshotPositions.exportedPosition > 0n ? ` and exported position ${snapshotPositions.exportedPosition}` : '';
+  return `the log (${range}) continues the snapshot (index ${snapshotPositions.index}) and holds its processed position ${snapshotPositions.processedPosition}${exported}`;
 }
 
 function totalBytes(files: TransferredFile[]): number {

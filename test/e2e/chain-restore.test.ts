@@ -134,8 +134,8 @@ describe('Zeebe 8.8: --backupId=<id>,<id>… restores a chain of contiguous back
     const run = await runRestore(['--backupId=100,200', '--dry-run'], { cwd: node, env: storeEnv(node, work, 2) });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Plan: restore backups 100, 200 on node 0 of 1/);
-    expect(run.stdout).toMatch(/^Partition\s+Backup\s+Copy\s+Broker\s+Snapshot\s+Checkpoint/m);
-    expect(run.stdout).toMatch(/^1\s+100\s+node 0\s+8\.8\.2\s+\d+-1-\d+-\d+-0\s+\d+\s+\d+/m);
+    expect(run.stdout).toMatch(/^Partition\s+Backup\s+Copy\s+Broker\s+Snapshot\s+Processed\s+Exported\s+Checkpoint/m);
+    expect(run.stdout).toMatch(/^1\s+100\s+node 0\s+8\.8\.2\s+\d+-1-(\d+)-(\d+)-0\s+\1\s+\2\s+\d+\s+\d+/m);
     expect(run.stdout).toMatch(/^\s+200\s+node 0\s+8\.8\.2\s+\(log only\)\s+\d+/m);
     expect(run.stdout).toMatch(/the restore also writes \.topology\.meta/);
     expect(existsSync(join(node, 'data'))).toBe(false);

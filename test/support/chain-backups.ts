@@ -116,7 +116,7 @@ export async function cutChainBackups(work: string, partitionId: number, specs: 
   await mkdir(snapshotDirectory, { recursive: true });
   await writeFile(join(snapshotDirectory, 'CURRENT'), 'MANIFEST-000009\n');
   await writeFile(join(snapshotDirectory, '000012.sst'), entryData(seed + 1000, 1n));
-  await writeFile(join(snapshotDirectory, 'zeebe.metadata'), JSON.stringify({ version: 1, processedPosition: Number(snapshotEntry.asqn) }));
+  await writeFile(join(snapshotDirectory, 'zeebe.metadata'), JSON.stringify({ version: 1, processedPosition: Number(snapshotEntry.asqn), exportedPosition: Number(snapshotEntry.asqn), lastFollowupEventPosition: Number(snapshotEntry.asqn) }));
   await writeSnapshotChecksumFile(snapshotDirectory, join(snapshotsDirectory, `${snapshotId}.checksum`));
   return { partitionId, entries, backups, snapshotId };
 }

@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       replicationFactor: 1,
       dataDirectory: path.join(cwd, 'data'),
       partitioning: { scheme: 'ROUND_ROBIN' },
+      nodeIdProvider: 'FIXED',
       backupStore: { type: 'NONE' },
       restore: { validateConfig: true, ignoreFilesInTarget: ['lost+found'] },
     });

@@ -168,7 +168,7 @@ describe('truncateJournalAtCheckpoint', () => {
     const dir = await copyOfJournal();
     const result = await truncateJournalAtCheckpoint(dir, partitionId, 11003n);
 
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       checkpointIndex: 4336n,
       keptSegments: [1, 2, 3].map(segmentName),
       deletedSegments: [4, 5].map(segmentName),
@@ -190,7 +190,7 @@ describe('truncateJournalAtCheckpoint', () => {
     const dir = await copyOfJournal();
     const result = await truncateJournalAtCheckpoint(dir, partitionId, 14882n);
 
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       checkpointIndex: 5850n,
       keptSegments: [1, 2, 3, 4].map(segmentName),
       deletedSegments: [segmentName(5)],
@@ -246,7 +246,7 @@ describe('truncateJournalAtCheckpoint', () => {
     const dir = await copyOfJournal();
     const result = await truncateJournalAtCheckpoint(dir, partitionId, 1n);
 
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       checkpointIndex: 1n,
       keptSegments: [segmentName(1)],
       deletedSegments: [2, 3, 4, 5].map(segmentName),

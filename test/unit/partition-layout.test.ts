@@ -8,6 +8,7 @@ function config(cluster: Pick<RestoreConfig, 'clusterSize' | 'partitionCount' | 
     ...cluster,
     dataDirectory: '/data',
     partitioning: fixed === undefined ? { scheme: 'ROUND_ROBIN' } : { scheme: 'FIXED', fixed },
+    nodeIdProvider: 'FIXED',
     backupStore: { type: 'NONE' },
     restore: { validateConfig: true, ignoreFilesInTarget: ['lost+found'] },
   };

@@ -21,6 +21,7 @@ const config = (overrides: Partial<RestoreConfig>): RestoreConfig =>
     replicationFactor: 3,
     dataDirectory: '/data',
     partitioning: { scheme: 'ROUND_ROBIN' },
+    nodeIdProvider: 'FIXED',
     backupStore: { type: 'NONE' },
     restore: { validateConfig: true, ignoreFilesInTarget: [] },
     ...overrides,

@@ -3,7 +3,7 @@ import { type BackupStatus, backupStatusJson } from '../../backups/backup-status
 import { BackupNotFoundError, ExitCode, UsageError } from '../../errors.js';
 import { parseBackupSelector } from '../backup-id.js';
 import { type CommandContext, resolveBackupId, withStore } from '../context.js';
-import { renderTable } from '../table.js';
+import { renderTable, snapshotPositionCells, snapshotPositionHeaders } from '../table.js';
 
 /**
  * `list [<prefix>*]`: what `GET actuator/backups` reports, computed from the store. The default
@@ -46,6 +46,7 @@ export async function describeCommand(context: CommandContext, backupIdArgument:
     detail.brokerId === undefined ? '' : `node ${detail.brokerId}`,
     detail.brokerVersion ?? '',
     detail.snapshotId ?? '',
+    ...snapshotPositionCells(detail.snapshotId),
     detail.checkpointPosition?.toString() ?? '',
     detail.createdAt ?? '',
     detail.lastUpdatedAt ?? '',
@@ -55,7 +56,7 @@ export async function describeCommand(context: CommandContext, backupIdArgument:
     [
       `Backup ${status.backupId}: ${status.state}${status.failureReason ? ` (${status.failureReason.trim()})` : ''}`,
       '',
-      renderTable(['Partition', 'State', 'Taken by', 'Broker', 'Snapshot', 'Checkpoint', 'Created', 'Last updated', 'Failure'], rows),
+      renderTable(['Partition', 'State', 'Taken by', 'Broker', 'Snapshot', ...snapshotPositionHeaders, 'Checkpoint', 'Created', 'Last updated', 'Failure'], rows),
       '',
     ].join('\n'),
   );

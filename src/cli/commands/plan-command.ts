@@ -1,5 +1,7 @@
 import { describeTarget, describeTimeRange, type ResolvedTarget, resolveTarget, type RestoreTarget } from '../../chain/restore-target.js';
-import { partitionsOwnedBy } from '../../cluster/partition-layout.js';
+import { expectedMembersOf, partitionsOwnedBy } from '../../cluster/partition-layout.js';
+import type { RestoreConfig } from '../../config/restore-config.js';
+import { positionsFromSnapshotId } from '../../snapshot/snapshot-positions.js';
 import { checkDataDirectory } from '../../datadir/guard.js';
 import { ExitCode, RestoreError } from '../../errors.js';
 import { describeRecord, recordMatches } from '../../restore/previous-run.js';
@@ -10,7 +12,7 @@ import type { BackupStore } from '../../store/backup-store.js';
 import { brokerWritesTopologyFile, topologyFileName } from '../../topology/topology-file-name.js';
 import { formatBytes } from '../../util/format.js';
 import type { CommandContext } from '../context.js';
-import { renderTable } from '../table.js';
+import { renderTable, snapshotPositionCells, snapshotPositionHeaders } from '../table.js';
 
 interface DataDirectoryVerdict {
   /** What a restore would do with the data directory. */
@@ -43,7 +45,7 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
       return chained ? [partition, String(link.copy.ref.checkpointId), ...row] : [partition, ...row];
     }),
   );
-  const headers = ['Partition', ...(chained ? ['Backup'] : []), 'Copy', 'Broker', 'Snapshot', 'Checkpoint', 'Files', 'Size', 'Compression'];
+  const headers = ['Partition', ...(chained ? ['Backup'] : []), 'Copy', 'Broker', 'Snapshot', ...snapshotPositionHeaders, 'Checkpoint', 'Files', 'Size', 'Compression'];
   const totalBytes = plans.reduce((sum, plan) => sum + plan.storedBytes, 0);
   const totalFiles = plans.reduce((sum, { chain }) => sum + filesOfChain(chain).length, 0);
   const skipped = plans.reduce((sum, { chain }) => sum + segmentsAfterCheckpointOf(chain).length, 0);
@@ -68,6 +70,9 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
         ? [`Not downloaded: ${skipped} log segment${skipped === 1 ? '' : 's'} wholly after the checkpoint, which the restore would delete anyway.`]
         : []),
       ...(topology ? [`Node 0 of an 8.8+ cluster: the restore also writes ${topologyFileName}, as Zeebe's restore does.`] : []),
+      'Before anything is moved into place, the restore checks that a broker can start: each log must continue its snapshot and hold the ' +
+        'processed and exported positions above, and its newest Raft configuration is compared with the members this configuration ' +
+        `gives each partition (${describeMembers(config, partitionIds)}).`,
       '',
     ].join('\n'),
   );
@@ -81,6 +86,7 @@ function linkRow({ copy, plan, storedBytes }: ChainLink): string[] {
     `node ${copy.ref.nodeId}`,
     copy.manifest.descriptor?.brokerVersion ?? '?',
     plan.snapshotId ?? (copy.manifest.descriptor?.snapshotId ? '(log only)' : '(none)'),
+    ...snapshotPositionCells(plan.snapshotId),
     String(plan.checkpointPosition),
     String(files.length),
     formatBytes(storedBytes),
@@ -150,7 +156,9 @@ function planJson(
         manifest: first.copy.ref.location,
         brokerVersion: last.copy.manifest.descriptor?.brokerVersion,
         snapshotId: first.plan.snapshotId,
+        ...snapshotPositionsJson(first.plan.snapshotId),
         checkpointPosition: long(last.plan.checkpointPosition),
+        expectedMembers: expectedMembersOf(config, partitionId).nodes,
         storedBytes,
         ...(chain.length > 1 || target.kind === 'timeRange'
           ? {
@@ -168,4 +176,18 @@ function planJson(
       };
     }),
   };
+}
+
+/** `partition 1: nodes 0, 1, 2; partition 2: nodes 1, 2, 0 …` (round-robin over 3 brokers …). */
+function describeMembers(config: RestoreConfig, partitionIds: number[]): string {
+  const members = partitionIds.map((partitionId) => `partition ${partitionId}: nodes ${expectedMembersOf(config, partitionId).nodes.join(', ')}`);
+  return `${members.join('; ')}; ${expectedMembersOf(config, partitionIds[0]!).layout}`;
+}
+
+/** The positions the snapshot id names, as JSON longs. */
+function snapshotPositionsJson(snapshotId: string | undefined) {
+  const positions = snapshotId === undefined ? undefined : positionsFromSnapshotId(snapshotId);
+  if (!positions) return {};
+  const long = (value: bigint) => JSON.rawJSON(value.toString());
+  return { snapshotIndex: long(positions.index), processedPosition: long(positions.processedPosition), exportedPosition: long(positions.exportedPosition) };
 }

@@ -2,8 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, RestoreError, UsageError } from '../../errors.js';
+import { type ExpectedMembers, expectedMembersOf } from '../../cluster/partition-layout.js';
 import { findCompletedCopy } from '../../restore/find-backup.js';
-import { restorePartition } from '../../restore/restore-partition.js';
+import { describeMembershipMismatch } from '../../restore/broker-readiness.js';
+import { describeStartup, type PartitionResult, restorePartition } from '../../restore/restore-partition.js';
 import { withoutSegmentsAfterCheckpoint } from '../../restore/segments-after-checkpoint.js';
 import { planCopy } from '../../restore/validate-copy.js';
 import type { BackupStore } from '../../store/backup-store.js';
@@ -29,7 +31,7 @@ interface PartitionVerdict {
 export async function verifyCommand(
   context: CommandContext,
   backupIdArgument: string,
-  options: { partitions?: number[]; workDirectory?: string; json: boolean },
+  options: { partitions?: number[]; workDirectory?: string; json: boolean; strict: boolean },
 ): Promise<number> {
   const { config } = context.loaded;
   const partitionIds = options.partitions ?? Array.from({ length: config.partitionCount }, (_, i) => i + 1);
@@ -41,7 +43,7 @@ export async function verifyCommand(
   const { backupId, verdicts } = await withStore(context, async (store) => {
     const id = await resolveBackupId(selector, store, context);
     const results: PartitionVerdict[] = [];
-    for (const partitionId of partitionIds) results.push(await verifyPartition(context, store, id, partitionId, options.workDirectory));
+    for (const partitionId of partitionIds) results.push(await verifyPartition(context, store, id, partitionId, options));
     return { backupId: id, verdicts: results };
   });
   const failed = verdicts.filter((verdict) => !verdict.ok);
@@ -65,9 +67,10 @@ async function verifyPartition(
   store: BackupStore,
   backupId: bigint,
   partitionId: number,
-  workDirectory = tmpdir(),
+  { workDirectory = tmpdir(), strict }: { workDirectory?: string; strict: boolean },
 ): Promise<PartitionVerdict> {
   const directory = await mkdtemp(join(workDirectory, `zeebe-verify-${backupId}-${partitionId}-`));
+  const expectedMembers = expectedMembersOf(context.loaded.config, partitionId);
   const controller = new AbortController();
   try {
     const expected = context.loaded.config.restore.validateConfig ? context.loaded.config.partitionCount : undefined;
@@ -81,15 +84,19 @@ async function verifyPartition(
       limit: createLimiter(store.maxConcurrentTransfers, controller.signal),
       controller,
       log: context.log,
+      expectedMembers,
     });
+    const membership = result.membership && describeMembershipMismatch(partitionId, result.membership, expectedMembers.layout);
+    const ok = !(strict && membership);
     return {
       partitionId,
-      ok: true,
-      exitCode: ExitCode.success,
+      ok,
+      exitCode: ok ? ExitCode.success : ExitCode.backupInvalid,
       detail:
         `node ${result.nodeId}'s copy: ${result.files} files, ${formatBytes(result.bytes)}` +
         `${result.snapshotId ? `, snapshot ${result.snapshotId} checksums match` : ''}, journal frames intact, ` +
-        `checkpoint position ${result.checkpointPosition} at index ${result.checkpointIndex}`,
+        `checkpoint position ${result.checkpointPosition} at index ${result.checkpointIndex}; ${describeStartup(result)}` +
+        (membership ? `. ${strict ? '' : 'Warning: '}${membership}` : `; ${describeMembership(result, expectedMembers)}`),
     };
   } catch (error) {
     if (!(error instanceof RestoreError) || error.failureClass === 'localStorage' || error.failureClass === 'interrupted') throw error;
@@ -97,4 +104,11 @@ async function verifyPartition(
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/** What the membership check found when the log agrees with the configuration, or could not tell. */
+function describeMembership({ log }: PartitionResult, { nodes }: ExpectedMembers): string {
+  return log.configuration
+    ? `Raft members in the log (index ${log.configuration.index}) match nodes ${nodes.join(', ')}`
+    : `no Raft configuration entry in the log to compare with nodes ${nodes.join(', ')}`;
 }
