@@ -8,6 +8,8 @@ import {
   clusterSettings,
   fixedPartitionsSetting,
   partitioningSchemeSetting,
+  secondaryStorageSettings,
+  secondaryStorageTypeSetting,
   storeSettings,
   storeTypeSetting,
   type Setting,
@@ -71,6 +73,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     setPath(draft, fixedPartitionsSetting.target, resolveFixedPartitions(resolver));
   }
   storeSettings[assign(storeTypeSetting) ?? 'NONE'].forEach(assign);
+  secondaryStorageSettings[assign(secondaryStorageTypeSetting) ?? 'elasticsearch'].forEach(assign);
 
   const result = restoreConfigSchema.safeParse(draft);
   const issues = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, resolver.bindings));

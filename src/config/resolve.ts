@@ -18,6 +18,8 @@ export interface Binding {
   failed: boolean;
 }
 
+const redacted = (setting: Setting, text: string): string => (setting.redact ? setting.redact(text) : text);
+
 /** `key (env KEY)` for every accepted key, for messages that ask the user to set one. */
 export function acceptedKeys(setting: { keys: readonly string[] }): string {
   return setting.keys.map((key) => `${key} (env ${environmentName(key)})`).join(', ');
@@ -187,13 +189,13 @@ export class Resolver {
     const { entry: resolved, all } = chosen.found;
     const { entry } = resolved;
     const viaPlaceholders = resolved.uses.length > 0;
+    const shown = (value: RawValue) => (setting.secret ? maskedValue : redacted(setting, asText(value)));
     const where = {
       key: entry.key,
       source: entry.source,
       ...(viaPlaceholders ? { placeholders: resolved.uses } : {}),
-      ...(viaPlaceholders && !setting.secret ? { written: asText(entry.value) } : {}),
+      ...(viaPlaceholders && !setting.secret ? { written: shown(entry.value) } : {}),
     };
-    const shown = (value: RawValue) => (setting.secret ? maskedValue : asText(value));
     const fail = (problem: string): undefined => {
       this.problems.push(problem);
       this.bindings.push({
@@ -205,7 +207,7 @@ export class Resolver {
       return undefined;
     };
     if (resolved.error !== undefined) {
-      const written = setting.secret ? undefined : asText(entry.value);
+      const written = setting.secret ? undefined : shown(entry.value);
       return fail(`${entry.key} (${entry.source}): ${describePlaceholderError(resolved.error, written)}.`);
     }
     const effective = (candidate: ResolvedEntry): RawValue => candidate.value ?? candidate.entry.value;
@@ -244,7 +246,7 @@ export class Resolver {
   }
 
   private bind<T>(setting: Setting<T>, value: T | undefined, where: Omit<SettingOrigin, 'setting' | 'value'>): void {
-    const shown = value === undefined ? notSetValue : setting.secret ? maskedValue : setting.parser.format(value);
+    const shown = value === undefined ? notSetValue : setting.secret ? maskedValue : redacted(setting, setting.parser.format(value));
     this.bindings.push({ setting, value, origin: { setting: setting.name, ...where, value: shown }, failed: false });
   }
 }

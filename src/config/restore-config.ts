@@ -15,6 +15,8 @@ export interface RestoreConfig {
   /** How the broker gets its node id: fixed (from the configuration) or leased from S3 (8.9). */
   nodeIdProvider: NodeIdProviderType;
   backupStore: StoreConfig;
+  /** Camunda's secondary storage; only an RDBMS matters to a restore (its exported positions). */
+  secondaryStorage: SecondaryStorageConfig;
   restore: {
     validateConfig: boolean;
     ignoreFilesInTarget: string[];
@@ -81,6 +83,26 @@ export interface AzureStoreConfig {
   basePath?: string;
   createContainer: boolean;
   sasToken?: { type: 'delegation' | 'service' | 'account'; value: string };
+}
+
+export const secondaryStorageTypes = ['elasticsearch', 'opensearch', 'rdbms', 'none'] as const;
+
+export type SecondaryStorageType = (typeof secondaryStorageTypes)[number];
+
+export type SecondaryStorageConfig = { type: Exclude<SecondaryStorageType, 'rdbms'> } | RdbmsConfig;
+
+/** The vendors Camunda's `database-vendor-id` accepts (`RdbmsDatabaseIdProvider`). */
+export const rdbmsVendorIds = ['h2', 'postgresql', 'oracle', 'mariadb', 'mysql', 'mssql'] as const;
+
+export interface RdbmsConfig {
+  type: 'rdbms';
+  /** The JDBC URL the broker's DataSource uses; read only by a restore that consults the database. */
+  url?: string;
+  username?: string;
+  password?: string;
+  /** Put verbatim in front of every table name (`c8_` → `c8_EXPORTER_POSITION`), trimmed as Camunda does. */
+  prefix?: string;
+  databaseVendorId?: (typeof rdbmsVendorIds)[number];
 }
 
 /** Where the winning value of one setting came from, for `--print-config`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RestoreConfig } from './restore-config.js';
+import { rdbmsVendorIds, type RestoreConfig } from './restore-config.js';
 
 /**
  * The rules the broker enforces on its own configuration, checked on the assembled object so that
@@ -54,6 +54,24 @@ const storeConfig = z.discriminatedUnion('type', [
   }),
 ]);
 
+const secondaryStorage = z.discriminatedUnion('type', [
+  z.object({ type: z.enum(['elasticsearch', 'opensearch', 'none']) }),
+  z.object({
+    type: z.literal('rdbms'),
+    // The URL is judged when the database is read: a restore by backup id never needs it.
+    url: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    // Camunda puts the prefix into its SQL verbatim; only characters of plain table names are safe there.
+    prefix: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_]*$/, 'must consist of letters, digits and _ only: it is put in front of the table names')
+      .optional(),
+    databaseVendorId: z.enum(rdbmsVendorIds).optional(),
+  }),
+]);
+
 export const restoreConfigSchema = z.object({
   nodeId: naturalNumber,
   clusterSize: positiveNumber,
@@ -66,5 +84,6 @@ export const restoreConfigSchema = z.object({
   ]),
   nodeIdProvider: z.enum(['FIXED', 'STATIC', 'NONE', 'S3']),
   backupStore: storeConfig,
+  secondaryStorage,
   restore: z.object({ validateConfig: z.boolean(), ignoreFilesInTarget: z.array(z.string()) }),
 }) satisfies z.ZodType<RestoreConfig>;

@@ -1,6 +1,7 @@
 import { kebabCase } from './keys.js';
 import { absolutePath, boolean, durationMs, integer, oneOf, text, textList, textOrNone, type ValueParser } from './parsers.js';
-import type { NodeIdProviderType, StoreConfig } from './restore-config.js';
+import { maskUrlCredentials } from './mask-url-credentials.js';
+import { type NodeIdProviderType, rdbmsVendorIds, type SecondaryStorageType, secondaryStorageTypes, type StoreConfig } from './restore-config.js';
 
 /**
  * One setting the restore reads. Keys are listed newest generation first: 8.9 unified, 8.8
@@ -16,6 +17,8 @@ export interface Setting<T = unknown> {
   default?: string;
   /** Never shown: masked in `--print-config`, left out of error messages. */
   secret?: boolean;
+  /** For a value that may embed a secret (a JDBC URL's password): the text to show instead. */
+  redact?: (text: string) => string;
   /** Dotted path of the value in `RestoreConfig`. */
   target: string;
 }
@@ -189,4 +192,49 @@ export const storeSettings: Record<StoreType, readonly Setting[]> = {
     storeSetting('azure', 'sasToken.value', text, { secret: true }),
   ],
   FILESYSTEM: [storeSetting('filesystem', 'basePath', absolutePath)],
+};
+
+/**
+ * Camunda 8.9's `camunda.data.secondary-storage.type` (`SecondaryStorage`), and the 8.7/8.8 key
+ * `camunda.database.type` that selected the RDBMS before it.
+ */
+export const secondaryStorageTypeSetting: Setting<SecondaryStorageType> = {
+  name: 'secondaryStorage.type',
+  keys: ['camunda.data.secondary-storage.type', 'camunda.database.type'],
+  parser: oneOf(secondaryStorageTypes),
+  default: 'elasticsearch',
+  target: 'secondaryStorage.type',
+};
+
+function rdbmsSetting<T>(
+  field: string,
+  legacyKeys: string[],
+  parser: ValueParser<T>,
+  options: { secret?: boolean; redact?: (text: string) => string } = {},
+): Setting<T> {
+  return {
+    name: `secondaryStorage.rdbms.${field}`,
+    keys: [fieldKey('camunda.data.secondary-storage.rdbms', field), ...legacyKeys],
+    parser,
+    target: `secondaryStorage.${field}`,
+    ...options,
+  };
+}
+
+/**
+ * The connection to the RDBMS, read only when it is the secondary storage. 8.9 binds
+ * `camunda.data.secondary-storage.rdbms.*`; 8.7/8.8 configurations set `camunda.database.*` and
+ * Spring's `spring.datasource.*`, which the broker's DataSource read before the unified keys existed.
+ */
+export const secondaryStorageSettings: Record<SecondaryStorageType, readonly Setting[]> = {
+  elasticsearch: [],
+  opensearch: [],
+  none: [],
+  rdbms: [
+    rdbmsSetting('url', ['camunda.database.url', 'spring.datasource.url'], text, { redact: maskUrlCredentials }),
+    rdbmsSetting('username', ['camunda.database.username', 'spring.datasource.username'], text),
+    rdbmsSetting('password', ['camunda.database.password', 'spring.datasource.password'], text, { secret: true }),
+    rdbmsSetting('prefix', ['camunda.database.prefix', 'camunda.database.index-prefix'], text),
+    rdbmsSetting('databaseVendorId', ['camunda.database.database-vendor-id'], oneOf(rdbmsVendorIds)),
+  ],
 };

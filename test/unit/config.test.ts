@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       partitioning: { scheme: 'ROUND_ROBIN' },
       nodeIdProvider: 'FIXED',
       backupStore: { type: 'NONE' },
+      secondaryStorage: { type: 'elasticsearch' },
       restore: { validateConfig: true, ignoreFilesInTarget: ['lost+found'] },
     });
     expect(loaded.warnings).toEqual([]);

@@ -10,6 +10,7 @@ function config(cluster: Pick<RestoreConfig, 'clusterSize' | 'partitionCount' | 
     partitioning: fixed === undefined ? { scheme: 'ROUND_ROBIN' } : { scheme: 'FIXED', fixed },
     nodeIdProvider: 'FIXED',
     backupStore: { type: 'NONE' },
+    secondaryStorage: { type: 'elasticsearch' },
     restore: { validateConfig: true, ignoreFilesInTarget: ['lost+found'] },
   };
 }

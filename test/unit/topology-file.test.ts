@@ -23,6 +23,7 @@ const config = (overrides: Partial<RestoreConfig>): RestoreConfig =>
     partitioning: { scheme: 'ROUND_ROBIN' },
     nodeIdProvider: 'FIXED',
     backupStore: { type: 'NONE' },
+    secondaryStorage: { type: 'elasticsearch' },
     restore: { validateConfig: true, ignoreFilesInTarget: [] },
     ...overrides,
   }) as RestoreConfig;
