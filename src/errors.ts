@@ -55,6 +55,13 @@ export class StoreUnavailableError extends RestoreError {
   }
 }
 
+/** The secondary database (RDBMS) is unreachable, denies access or lacks the exporter-position table. */
+export class DatabaseUnavailableError extends RestoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('storeUnavailable', message, options);
+  }
+}
+
 export class LocalStorageError extends RestoreError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('localStorage', message, options);

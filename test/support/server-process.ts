@@ -20,6 +20,11 @@ export interface ServerProcessOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
+  /** Run as this user and group (the test runner is root; PostgreSQL refuses to run as root). */
+  uid?: number;
+  gid?: number;
+  /** What ends the server; SIGTERM unless it means something slower (PostgreSQL waits for its clients then). */
+  stopSignal?: NodeJS.Signals;
 }
 
 /**
@@ -33,11 +38,13 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.env ? { env: options.env } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const stop = async () => {
     if (server.exitCode === null && server.signalCode === null) {
-      server.kill();
+      server.kill(options.stopSignal ?? 'SIGTERM');
       // A server that does not shut down within seconds is killed outright.
       const timer = setTimeout(() => server.kill('SIGKILL'), 5_000);
       await exited;
@@ -74,13 +81,17 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
 
 /**
  * Like startServerProcess, for a server that keeps its data in a directory of its own: a fresh
- * temporary one, removed when the server stops (or fails to start).
+ * temporary one, removed when the server stops (or fails to start). `options` may prepare the
+ * directory first (a database's initdb).
  */
-export async function startServerWithDirectory(prefix: string, options: (directory: string) => ServerProcessOptions): Promise<ServerProcess> {
+export async function startServerWithDirectory(
+  prefix: string,
+  options: (directory: string) => ServerProcessOptions | Promise<ServerProcessOptions>,
+): Promise<ServerProcess> {
   const directory = await mkdtemp(join(tmpdir(), prefix));
   const remove = () => rm(directory, { recursive: true, force: true });
   try {
-    const server = await startServerProcess(options(directory));
+    const server = await startServerProcess(await options(directory));
     return { ...server, stop: () => server.stop().finally(remove) };
   } catch (error) {
     await remove();

@@ -1,0 +1,53 @@
+import type { DatabaseAddress, DatabaseHost } from './jdbc-url.js';
+
+/**
+ * One read-only connection to the secondary database, through whichever client its wire protocol
+ * needs. Each client module turns its driver's errors into a {@link DatabaseError}.
+ */
+export interface DatabaseSession {
+  /**
+   * `LAST_EXPORTED_POSITION` of the partition's row in `table`, as the driver returns it: a string
+   * (or bigint) of digits, null when the column is NULL, undefined when there is no row.
+   */
+  exportedPosition(table: string, partitionId: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  address: DatabaseAddress;
+  host: DatabaseHost;
+  user?: string;
+  password?: string;
+  /** For connecting and for each statement; a restore must not hang on a database that does not answer. */
+  timeoutMs: number;
+}
+
+/** What went wrong, as far as the operator's fix goes. */
+export type DatabaseFailure = 'unreachable' | 'timeout' | 'denied' | 'missingDatabase' | 'missingTable' | 'other';
+
+export class DatabaseError extends Error {
+  constructor(
+    readonly failure: DatabaseFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DatabaseError';
+  }
+}
+
+/** Node's socket errors that mean "no server answers there". */
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * A driver error as a DatabaseError: `byCode` maps the driver's own codes (SQLSTATE, MySQL error
+ * names); socket errors and timeouts are the same for every driver.
+ */
+export function databaseErrorOf(error: unknown, byCode: Record<string, DatabaseFailure>): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
+  const message = error instanceof Error ? error.message : String(error);
+  const failure =
+    byCode[code] ?? (unreachableCodes.has(code) ? 'unreachable' : code === 'ETIMEDOUT' || /time(d)? ?out/i.test(message) ? 'timeout' : 'other');
+  return new DatabaseError(failure, message || code, { cause: error });
+}
