@@ -30,6 +30,8 @@ export interface PartitionChain {
   range: BackupRange;
   /** Where the catalog came from (metadata file or manifests). */
   source: string;
+  /** RDBMS restores: the partition's exported position the chain was chosen for. */
+  exportedPosition?: bigint;
 }
 
 export interface RestorePoint {
@@ -106,7 +108,7 @@ function chainTo(catalog: PartitionCatalog, checkpointId: bigint, from: Instant 
   return { partitionId, backups: chain, range, source: catalog.source };
 }
 
-function describeRange(range: BackupRange): string {
+export function describeRange(range: BackupRange): string {
   return range.start === range.end ? `[${range.start}]` : `[${range.start} … ${range.end}]`;
 }
 
