@@ -6,9 +6,9 @@ export const exitCodeDescriptions: Record<FailureClass | 'success', string> = {
   internal: 'internal error (a bug: please report it with the log)',
   usage: 'usage or configuration error: fix the arguments or the broker configuration',
   dataDirectoryNotEmpty: 'the data directory is not empty: nothing was changed',
-  backupNotFound: 'no completed backup with this id for some partition',
+  backupNotFound: "no completed backup with this id for some partition, or none that covers the secondary database's exported positions",
   backupInvalid: 'the backup is invalid or corrupt',
-  storeUnavailable: 'the backup store is unreachable or denied access',
+  storeUnavailable: 'the backup store or the secondary database is unreachable or denied access',
   localStorage: 'the local disk failed (full, read-only, permission denied)',
   interrupted: 'interrupted by SIGINT or SIGTERM; everything written was removed',
 };

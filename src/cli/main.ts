@@ -15,6 +15,9 @@ const restoreExamples = `Examples:
       Zeebe 8.8+: restore a chain of contiguous backups; the log is rebuilt up to the last one.
   restore --from=2026-01-10T13:00:00Z --to=2026-01-10T14:00:00Z --dry-run
       Zeebe 8.9: show which restore point and which backups of each partition a time range selects.
+  restore --dry-run
+      Zeebe 8.9 with an RDBMS as secondary storage: show the exported position the restored database
+      holds for each partition and the backups chosen to continue from it; without --dry-run, restore them.
   restore --backupId=latest --dry-run
       Show what would be restored (partitions, copies, sizes) without writing anything.
   ZEEBE_BROKER_CLUSTER_NODEID=2 restore --backupId=42 --config=/etc/zeebe/application.yaml
@@ -77,7 +80,8 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
   const parser = globalOptions(yargs(argv))
     .scriptName('restore')
     .usage(
-      'Usage: $0 --backupId=<id>[,<id>…] [options]\n       $0 --from=<instant> --to=<instant> [options]\n       $0 <list|describe|verify> …\n\n' +
+      'Usage: $0 --backupId=<id>[,<id>…] [options]\n       $0 --from=<instant> --to=<instant> [options]\n' +
+        '       $0 [--from=<instant>] [--to=<instant>] [options]   (RDBMS secondary storage: follow the database)\n       $0 <list|describe|verify> …\n\n' +
         "Restores this Zeebe broker node's data directory from a backup. Run it on every broker node before the broker starts.",
     )
     .command(
@@ -89,8 +93,11 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
             type: 'string',
             describe: "id of the backup to restore (as given to the backup API), a comma-separated chain of contiguous backups (8.8+), or 'latest'",
           })
-          .option('from', { type: 'string', describe: 'time-range restore (8.9): the restored log covers this ISO-8601 instant onwards' })
-          .option('to', { type: 'string', describe: 'time-range restore (8.9): restore the newest backup checkpoint common to all partitions at or before this instant' })
+          .option('from', { type: 'string', describe: 'time-range restore (8.9): the restored log covers this ISO-8601 instant onwards (with an RDBMS: as Zeebe chooses)' })
+          .option('to', {
+            type: 'string',
+            describe: 'time-range restore (8.9): restore the newest backup checkpoint common to all partitions at or before this instant (with an RDBMS: the one closest to it that covers the database)',
+          })
           .option('dry-run', { type: 'boolean', default: false, describe: 'show the plan (partitions, copies, files, sizes) and write nothing' })
           .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved configuration and exit' })
           .option('concurrency', { type: 'number', describe: 'file transfers at once (default: what the store serves well)' })

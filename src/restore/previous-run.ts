@@ -58,24 +58,33 @@ export async function settlePreviousRun(
   return undefined;
 }
 
-/** Whether the record is of exactly this request: the same backup ids, or the same time range. */
+/**
+ * Whether the record is of exactly this request: the same backup ids, the same time range, or an
+ * RDBMS restore within the same time range (whatever the database holds now: brokers may have
+ * exported more since).
+ */
 export function recordMatches(record: RestoreRecord, target: RestoreTarget): boolean {
+  const byDatabase = record.exportedPositions !== undefined;
   const byTime = record.from !== undefined || record.to !== undefined;
   if (target.kind === 'backups') {
-    return !byTime && (record.backupIds ?? [record.backupId]).join() === target.backupIds.map(String).join();
+    return !byTime && !byDatabase && (record.backupIds ?? [record.backupId]).join() === target.backupIds.map(String).join();
   }
-  return byTime && record.from === target.from?.iso && record.to === target.to?.iso;
+  return byDatabase === (target.kind === 'exportedPositions') && record.from === target.from?.iso && record.to === target.to?.iso;
 }
 
 /** `backup 5`, `backups 5, 6, 7`, or the time range and the backups it chose. */
 export function describeRecord(record: RestoreRecord): string {
   const ids = record.backupIds ?? [record.backupId];
   const backups = ids.length === 1 ? `backup ${ids[0]}` : `backups ${ids.join(', ')}`;
-  if (record.from === undefined && record.to === undefined) return backups;
   const range: { from?: { iso: string }; to?: { iso: string } } = {};
   if (record.from !== undefined) range.from = { iso: record.from };
   if (record.to !== undefined) range.to = { iso: record.to };
-  return `${backups} (chosen for ${describeTimeRange(range)})`;
+  const timeRange = record.from === undefined && record.to === undefined ? undefined : describeTimeRange(range);
+  if (record.exportedPositions !== undefined) {
+    const positions = Object.entries(record.exportedPositions).map(([partitionId, position]) => `${partitionId}=${position}`).join(', ');
+    return `${backups} (chosen for the secondary database's exported positions ${positions}${timeRange ? ` within ${timeRange}` : ''})`;
+  }
+  return timeRange === undefined ? backups : `${backups} (chosen for ${timeRange})`;
 }
 
 function requireSameRestore(record: RestoreRecord, config: RestoreConfig, target: RestoreTarget, partitionIds: number[]): void {

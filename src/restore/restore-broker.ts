@@ -102,9 +102,13 @@ export async function restoreBroker(request: RestoreRequest): Promise<RestoreOut
       agentVersion: request.agentVersion,
     };
     if (target.kind === 'backups' ? target.backupIds.length > 1 : chainIds.length > 1) restoreRecord.backupIds = chainIds.map(String);
-    if (target.kind === 'timeRange') {
+    if (target.kind !== 'backups') {
       if (target.from) restoreRecord.from = target.from.iso;
       if (target.to) restoreRecord.to = target.to.iso;
+    }
+    const exported = resolved.timeRange?.chains.filter((chain) => chain.exportedPosition !== undefined);
+    if (target.kind === 'exportedPositions' && exported) {
+      restoreRecord.exportedPositions = Object.fromEntries(exported.map((chain) => [String(chain.partitionId), String(chain.exportedPosition)]));
     }
     await workspace.commit(restoreRecord);
     return {

@@ -20,6 +20,8 @@ const restoreRecordSchema = z.object({
   /** A time-range restore: `--from`/`--to` as ISO-8601 UTC, as asked. */
   from: z.string().optional(),
   to: z.string().optional(),
+  /** An RDBMS restore: the exported position per partition the backups were chosen for (64-bit, so strings). */
+  exportedPositions: z.record(z.string(), z.string().regex(/^-?\d+$/)).optional(),
   nodeId: z.number().int().nonnegative(),
   partitions: z.array(z.number().int().positive()),
   restoredAt: z.string(),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { listJournalSegments, readJournalFrames } from '../../src/journal/journal-reader.js';
 import { JournalWriter } from '../../src/journal/journal-writer.js';
@@ -30,6 +30,8 @@ export interface ChainBackup {
   timestamp: string;
   type: string;
   segmentFiles: string[];
+  /** Taken at the last entry of the backup's first segment, so the backup's log continues it. */
+  snapshotId: string;
 }
 
 export interface ChainBackupSpec {
@@ -46,6 +48,7 @@ export interface ChainFixture {
   partitionId: number;
   entries: JournalEntryRecord[];
   backups: ChainBackup[];
+  /** The first backup's snapshot: the one a chain restored from the first backup starts with. */
   snapshotId: string;
 }
 
@@ -71,7 +74,8 @@ export async function cutChainBackups(work: string, partitionId: number, specs: 
   const lastSegment = 2n + spacing * BigInt(specs.length);
   const writer = await JournalWriter.create(directory, partitionId, segmentSize);
   const entries: JournalEntryRecord[] = [];
-  let asqn = 0n;
+  // The first positioned entry is at position 1, as in a broker's log.
+  let asqn = -1n;
   for (let index = 1n; ; index++) {
     const positioned = index % 7n !== 0n;
     if (positioned) asqn += 1n + (index % 3n);
@@ -88,6 +92,7 @@ export async function cutChainBackups(work: string, partitionId: number, specs: 
     const candidates = inSegment(2n + spacing * BigInt(k));
     return candidates[Math.floor(candidates.length / 2)]!;
   });
+  const snapshotsDirectory = join(work, `snapshots-${partitionId}`);
   const backups = specs.map((spec, k): ChainBackup => {
     const checkpoint = checkpoints[k]!;
     const previous = k > 0 ? checkpoints[k - 1]! : undefined;
@@ -97,7 +102,9 @@ export async function cutChainBackups(work: string, partitionId: number, specs: 
     for (let id = firstSegment; id <= lastSegmentOfBackup; id++) segmentFiles.push(fileOf(id));
     const first = entries.find((entry) => entry.segmentId === firstSegment)!;
     const firstPositioned = inSegment(firstSegment)[0]!;
+    const snapshotEntry = inSegment(firstSegment).at(-1)!;
     return {
+      snapshotId: `${snapshotEntry.index}-1-${snapshotEntry.asqn}-${snapshotEntry.asqn}-0`,
       checkpointId: spec.checkpointId,
       checkpointPosition: checkpoint.asqn,
       checkpointIndex: checkpoint.index,
@@ -108,21 +115,23 @@ export async function cutChainBackups(work: string, partitionId: number, specs: 
       segmentFiles: segmentFiles.map((name) => join(directory, name)),
     };
   });
-  // A small snapshot at an entry of the first segment, for the first backup of a chain.
-  const snapshotEntry = inSegment(1n).at(-1)!;
-  const snapshotId = `${snapshotEntry.index}-1-${snapshotEntry.asqn}-${snapshotEntry.asqn}-0`;
-  const snapshotsDirectory = join(work, `snapshots-${partitionId}`);
-  const snapshotDirectory = join(snapshotsDirectory, snapshotId);
-  await mkdir(snapshotDirectory, { recursive: true });
-  await writeFile(join(snapshotDirectory, 'CURRENT'), 'MANIFEST-000009\n');
-  await writeFile(join(snapshotDirectory, '000012.sst'), entryData(seed + 1000, 1n));
-  await writeFile(join(snapshotDirectory, 'zeebe.metadata'), JSON.stringify({ version: 1, processedPosition: Number(snapshotEntry.asqn), exportedPosition: Number(snapshotEntry.asqn), lastFollowupEventPosition: Number(snapshotEntry.asqn) }));
-  await writeSnapshotChecksumFile(snapshotDirectory, join(snapshotsDirectory, `${snapshotId}.checksum`));
-  return { partitionId, entries, backups, snapshotId };
+  // A small snapshot per backup, as a broker takes one with every backup.
+  for (const { snapshotId } of backups) {
+    const [, , position] = snapshotId.split('-');
+    const snapshotDirectory = join(snapshotsDirectory, snapshotId);
+    await mkdir(snapshotDirectory, { recursive: true });
+    await writeFile(join(snapshotDirectory, 'CURRENT'), 'MANIFEST-000009\n');
+    await writeFile(join(snapshotDirectory, '000012.sst'), entryData(seed + 1000, 1n));
+    await writeFile(join(snapshotDirectory, 'zeebe.metadata'), JSON.stringify({ version: 1, processedPosition: Number(position), exportedPosition: Number(position), lastFollowupEventPosition: Number(position) }));
+    await writeSnapshotChecksumFile(snapshotDirectory, join(snapshotsDirectory, `${snapshotId}.checksum`));
+  }
+  return { partitionId, entries, backups, snapshotId: backups[0]!.snapshotId };
 }
 
 export interface StoreChainOptions {
   basePath: string;
+  /** Stores each object here instead of below `basePath` in a filesystem store (an S3 bucket's upload). */
+  upload?: (key: string, body: Buffer) => Promise<void>;
   nodeId?: number;
   numberOfPartitions: number;
   brokerVersion: string;
@@ -137,21 +146,23 @@ export interface StoreChainOptions {
  * each with a snapshot (as a broker takes one with every backup), skipping `missing` ones.
  */
 export async function storeChainBackups(work: string, fixture: ChainFixture, specs: ChainBackupSpec[], options: StoreChainOptions): Promise<void> {
-  const { partitionId, snapshotId } = fixture;
+  const { partitionId } = fixture;
   const node = String(options.nodeId ?? 0);
   const snapshotsDirectory = join(work, `snapshots-${partitionId}`);
-  const snapshotFiles = [
+  const snapshotFilesOf = (snapshotId: string) => [
     ...['CURRENT', '000012.sst', 'zeebe.metadata'].map((name) => ({ name, source: join(snapshotsDirectory, snapshotId, name) })),
     { name: `${snapshotId}.checksum`, source: join(snapshotsDirectory, `${snapshotId}.checksum`) },
   ];
   const put = async (key: string, source: string | { text: string }) => {
+    if (options.upload) return options.upload(key, typeof source === 'string' ? await readFile(source) : Buffer.from(source.text));
     const target = join(options.basePath, key);
     await mkdir(dirname(target), { recursive: true });
     await (typeof source === 'string' ? copyFile(source, target) : writeFile(target, source.text));
   };
   for (const [k, backup] of fixture.backups.entries()) {
     if (specs[k]!.missing) continue;
-    const { checkpointId } = backup;
+    const { checkpointId, snapshotId } = backup;
+    const snapshotFiles = snapshotFilesOf(snapshotId);
     const segmentNames = backup.segmentFiles.map((path) => path.split('/').pop()!);
     for (const file of snapshotFiles) await put(contentKey(partitionId, checkpointId, node, 'snapshot', file.name), file.source);
     for (const [i, path] of backup.segmentFiles.entries()) await put(contentKey(partitionId, checkpointId, node, 'segments', segmentNames[i]!), path);

@@ -1,3 +1,4 @@
+import { describeRange, type RestorePoint } from '../../chain/restore-point.js';
 import { describeTarget, describeTimeRange, type ResolvedTarget, resolveTarget, type RestoreTarget } from '../../chain/restore-target.js';
 import { expectedMembersOf, partitionsOwnedBy } from '../../cluster/partition-layout.js';
 import type { RestoreConfig } from '../../config/restore-config.js';
@@ -37,7 +38,7 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
     process.stdout.write(`${JSON.stringify(planJson(context, store, target, resolved, verdict, plans, topology), null, 2)}\n`);
     return verdict.exitCode;
   }
-  const chained = target.kind === 'timeRange' || plans.some(({ chain }) => chain.length > 1);
+  const chained = target.kind !== 'backups' || plans.some(({ chain }) => chain.length > 1);
   const rows = plans.flatMap(({ partitionId, chain }) =>
     chain.map((link, position) => {
       const row = linkRow(link);
@@ -54,7 +55,8 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
     [
       `Plan: restore ${describeTarget(target)} on node ${config.nodeId} of ${config.clusterSize} ` +
         `(partitions ${partitionIds.join(', ')} of ${config.partitionCount}) from the ${store.description}.`,
-      ...(point
+      ...(point && resolved.exportedPositionsSource ? exportedPositionLines(point, resolved.exportedPositionsSource, config.partitionCount) : []),
+      ...(point && !resolved.exportedPositionsSource
         ? [
             `Restore point: checkpoint ${point.checkpointId} (${point.timestamp.iso}), common to all ${config.partitionCount} partitions; ` +
               `chosen from ${[...new Set(point.chains.map((chain) => chain.source))].join(', ')}.`,
@@ -77,6 +79,27 @@ export async function printPlan(context: CommandContext, store: BackupStore, tar
     ].join('\n'),
   );
   return verdict.exitCode;
+}
+
+/**
+ * An RDBMS restore's choice, for every partition of the cluster: the position the database holds,
+ * the backup range that covers it, and the backups restored, up to the common checkpoint.
+ */
+function exportedPositionLines(point: RestorePoint, source: string, partitionCount: number): string[] {
+  const rows = point.chains.map((chain) => [
+    String(chain.partitionId),
+    String(chain.exportedPosition),
+    describeRange(chain.range),
+    chain.backups.map((backup) => backup.checkpointId).join(', '),
+  ]);
+  return [
+    `Exported positions read from ${source}.`,
+    `Common checkpoint: ${point.checkpointId} (${point.timestamp.iso}) of all ${partitionCount} partitions, chosen as Zeebe 8.9 does from the ` +
+      `exported positions and ${[...new Set(point.chains.map((chain) => chain.source))].join(', ')}:`,
+    '',
+    renderTable(['Partition', 'Exported position', 'Backup range', 'Backups restored'], rows),
+    '',
+  ];
 }
 
 function linkRow({ copy, plan, storedBytes }: ChainLink): string[] {
@@ -137,10 +160,25 @@ function planJson(
   return {
     backupId: long(resolved.restorePoint),
     ...(target.kind === 'backups' && target.backupIds.length > 1 ? { backupIds: target.backupIds.map(long) } : {}),
-    ...(target.kind === 'timeRange'
+    ...(target.kind !== 'backups'
       ? {
-          timeRange: { ...(target.from ? { from: target.from.iso } : {}), ...(target.to ? { to: target.to.iso } : {}), request: describeTimeRange(target) },
+          ...(target.kind === 'timeRange' || target.from || target.to
+            ? { timeRange: { ...(target.from ? { from: target.from.iso } : {}), ...(target.to ? { to: target.to.iso } : {}), request: describeTimeRange(target) } }
+            : {}),
           restorePoint: { checkpointId: long(point!.checkpointId), timestamp: point!.timestamp.iso },
+        }
+      : {}),
+    ...(resolved.exportedPositionsSource
+      ? {
+          exportedPositions: {
+            source: resolved.exportedPositionsSource,
+            partitions: point!.chains.map((chain) => ({
+              partitionId: chain.partitionId,
+              exportedPosition: long(chain.exportedPosition!),
+              range: { start: long(chain.range.start), end: long(chain.range.end) },
+              backupIds: chain.backups.map((backup) => long(backup.checkpointId)),
+            })),
+          },
         }
       : {}),
     nodeId: config.nodeId,
@@ -160,7 +198,7 @@ function planJson(
         checkpointPosition: long(last.plan.checkpointPosition),
         expectedMembers: expectedMembersOf(config, partitionId).nodes,
         storedBytes,
-        ...(chain.length > 1 || target.kind === 'timeRange'
+        ...(chain.length > 1 || target.kind !== 'backups'
           ? {
               backups: chain.map((link) => ({
                 backupId: long(link.copy.ref.checkpointId),

@@ -73,8 +73,12 @@ export async function restoreCommand(context: CommandContext, options: RestoreOp
   });
 }
 
-/** The request as given: ids (or `latest`), or a time range; checked before the store is opened. */
-type RestoreRequestArguments = { selector: bigint[] | 'latest' } | { from?: Instant; to?: Instant };
+/**
+ * The request as given: ids (or `latest`), a time range, or, with an RDBMS as secondary storage,
+ * the database's exported positions (within a time range if one is given); checked before the
+ * store is opened.
+ */
+type RestoreRequestArguments = { selector: bigint[] | 'latest' } | { kind: 'timeRange' | 'exportedPositions'; from?: Instant; to?: Instant };
 
 export function restoreRequestOf(context: CommandContext): RestoreRequestArguments {
   const { backupId, from, to } = context;
@@ -82,12 +86,16 @@ export function restoreRequestOf(context: CommandContext): RestoreRequestArgumen
     if (from !== undefined || to !== undefined) {
       throw new UsageError('--backupId and --from/--to are mutually exclusive: restore backups by id, or a time range, not both.');
     }
+    // By id, the database is never consulted: Camunda's documented escape hatch.
     return { selector: parseRestoreSelector(backupId) };
   }
-  if (from === undefined && to === undefined) {
+  // Zeebe 8.9 restores to the database's exported positions whenever its secondary storage is an RDBMS.
+  const byDatabase = context.loaded.config.secondaryStorage.type === 'rdbms';
+  if (from === undefined && to === undefined && !byDatabase) {
     throw new UsageError(
       `Missing required argument: --backupId=<id>[,<id>…] (or ${backupIdVariable}), or --from=<instant>/--to=<instant> ` +
-        `(or ${timestampVariables.join('/')}).`,
+        `(or ${timestampVariables.join('/')}). With an RDBMS as secondary storage (camunda.data.secondary-storage.type: rdbms), ` +
+        'no argument is needed: the restore follows the database.',
     );
   }
   const range: { from?: Instant; to?: Instant } = {};
@@ -96,11 +104,11 @@ export function restoreRequestOf(context: CommandContext): RestoreRequestArgumen
   if (range.from && range.to && range.from.nanos > range.to.nanos) {
     throw new UsageError(`--from=${range.from.iso} is after --to=${range.to.iso}.`);
   }
-  return range;
+  return { kind: byDatabase ? 'exportedPositions' : 'timeRange', ...range };
 }
 
 export async function targetOf(request: RestoreRequestArguments, store: BackupStore, context: CommandContext): Promise<RestoreTarget> {
-  if (!('selector' in request)) return { kind: 'timeRange', ...request };
+  if (!('selector' in request)) return request;
   if (request.selector === 'latest') return backupTarget([await resolveBackupId('latest', store, context)]);
   return backupTarget(request.selector);
 }
