@@ -8,6 +8,7 @@
 # Like the Zeebe image it runs as uid/gid 1001 in /usr/local/zeebe, so a broker's mounted
 # config/application.yaml and data volume work unchanged, and it also takes the Zeebe image's
 # restore variables: ZEEBE_RESTORE_FROM_BACKUP_ID=<id> instead of --backupId (see README, "Docker").
+# It answers as `restore` on the PATH and at /usr/local/camunda/bin/restore and /usr/local/zeebe/bin/restore.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 # Compiles TypeScript with the locked dev dependencies. No install scripts: nothing the build needs
@@ -46,6 +47,9 @@ COPY --from=production-dependencies /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
 COPY package.json README.md ./
 COPY bin ./bin
+# Where the Camunda and Zeebe images answer: a chart's `command: [/usr/local/camunda/bin/restore]` works unchanged.
+COPY --chmod=755 docker/restore-in-home /usr/local/camunda/bin/restore
+COPY --chmod=755 docker/restore-in-home /usr/local/zeebe/bin/restore
 # The broker's working directory: config/application.yaml and the relative data directory `data`
 # are read from here. It is not writable, so a data volume that was not mounted fails with exit
 # code 7 instead of a restore into the container's throw-away file system.

@@ -97,6 +97,15 @@ describe('Dockerfile', () => {
     expect(of(runtime, 'COPY')).toContain('bin ./bin');
   });
 
+  it('answers where the Camunda and Zeebe images have their restore app, and as restore on the PATH', () => {
+    const copies = of(runtime, 'COPY');
+    for (const home of ['/usr/local/camunda', '/usr/local/zeebe']) {
+      expect(copies).toContain(`--chmod=755 docker/restore-in-home ${home}/bin/restore`);
+    }
+    expect(of(runtime, 'ENV').join(' ')).toMatch(/PATH=\/opt\/zeebe-restore\/bin:\$PATH/);
+    expect(readFileSync(join(projectRoot, 'docker/restore-in-home'), 'utf8')).toContain('exec /opt/zeebe-restore/bin/restore "$@"');
+  });
+
   it('labels the image', () => {
     const labels = of(runtime, 'LABEL').join(' ');
     for (const key of ['title', 'description', 'licenses', 'version', 'revision']) {

@@ -1,4 +1,5 @@
-import { readdir, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot, tempDir, writeClusterBackup } from '../support/fixtures.js';
@@ -38,6 +39,27 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+});
+
+it('/usr/local/{camunda,zeebe}/bin/restore run the agent with the directory above bin/ as the broker home, from any working directory', async () => {
+  // The image's wrapper, pointed at this checkout's agent instead of the image's /opt/zeebe-restore.
+  const wrapper = (await readFile(join(projectRoot, 'docker/restore-in-home'), 'utf8')).replace('/opt/zeebe-restore/bin/restore', join(projectRoot, 'bin/restore'));
+  const installed = join(home, 'bin/restore');
+  await mkdir(join(home, 'bin'), { recursive: true });
+  await writeFile(installed, wrapper, { mode: 0o755 });
+  const elsewhere = await tempDir();
+  const run = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(installed, ['--backupId=1763683200000'], { cwd: elsewhere, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ZEEBE_BROKER_CLUSTER_NODEID: '2' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+  expect(run.code, run.output).toBe(0);
+  expect(await readdir(join(home, 'data/raft-partition/partitions'))).toEqual(['3']);
+  expect(await readdir(elsewhere)).toEqual([]);
+  await rm(join(home, 'data'), { recursive: true });
 });
 
 it('the Dockerfile runs bin/restore with no default arguments', async () => {
