@@ -1,4 +1,5 @@
 import type { DatabaseAddress, DatabaseHost } from './jdbc-url.js';
+import type { TlsOptions } from './tls-mode.js';
 
 /**
  * One read-only connection to the secondary database, through whichever client its wire protocol
@@ -20,6 +21,27 @@ export interface SessionOptions {
   password?: string;
   /** For connecting and for each statement; a restore must not hang on a database that does not answer. */
   timeoutMs: number;
+}
+
+/**
+ * `ExporterPositionMapper.findOne` of Camunda, reading only the position. The table name is the
+ * configured prefix (checked to be a plain name) and Camunda's name, unquoted like Camunda's SQL,
+ * so each database folds its case as it did when Liquibase created the table.
+ */
+export function exportedPositionSql(table: string, parameter: string): string {
+  return `SELECT LAST_EXPORTED_POSITION FROM ${table} WHERE PARTITION_ID = ${parameter}`;
+}
+
+/** Host, port, database, credentials and TLS, under the names both clients (pg, mysql2) use; unset ones left out. */
+export function connectionFields({ address, host, user, password }: SessionOptions, ssl: TlsOptions | undefined) {
+  return {
+    host: host.host,
+    port: host.port,
+    ...(address.database === '' ? {} : { database: address.database }),
+    ...(user === undefined ? {} : { user }),
+    ...(password === undefined ? {} : { password }),
+    ...(ssl === undefined ? {} : { ssl }),
+  };
 }
 
 /** What went wrong, as far as the operator's fix goes. */

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { type DatabaseSession, databaseErrorOf, type DatabaseFailure, type SessionOptions } from './database-session.js';
+import { connectionFields, type DatabaseSession, databaseErrorOf, type DatabaseFailure, exportedPositionSql, type SessionOptions } from './database-session.js';
 import { type DatabaseAddress, parameterOf } from './jdbc-url.js';
 import { type TlsMode, tlsOptionsOf } from './tls-mode.js';
 
@@ -19,18 +19,14 @@ const failures: Record<string, DatabaseFailure> = {
  * A session over MySQL's protocol with `mysql2`, loaded only here; MariaDB speaks the same
  * protocol. The session is read-only (`SET SESSION TRANSACTION READ ONLY`).
  */
-export async function openMysqlSession({ address, host, user, password, timeoutMs }: SessionOptions): Promise<DatabaseSession> {
+export async function openMysqlSession(options: SessionOptions): Promise<DatabaseSession> {
+  const { address, timeoutMs } = options;
   const mysql = await import('mysql2/promise');
   const ssl = tlsOptionsOf(tlsModeOf(address), parameterOf(address, 'serverSslCert'));
   let connection: Awaited<ReturnType<typeof mysql.createConnection>>;
   try {
     connection = await mysql.createConnection({
-      host: host.host,
-      port: host.port,
-      ...(address.database === '' ? {} : { database: address.database }),
-      ...(user === undefined ? {} : { user }),
-      ...(password === undefined ? {} : { password }),
-      ...(ssl === undefined ? {} : { ssl }),
+      ...connectionFields(options, ssl),
       connectTimeout: timeoutMs,
       // BIGINT as a string of digits: a JavaScript number would round positions above 2^53.
       supportBigNumbers: true,
@@ -51,8 +47,7 @@ export async function openMysqlSession({ address, host, user, password, timeoutM
   return {
     async exportedPosition(table, partitionId) {
       try {
-        // The table name is the configured prefix (checked to be a plain name) and Camunda's name, unquoted like Camunda's SQL.
-        const [rows] = await connection.query({ sql: `SELECT LAST_EXPORTED_POSITION FROM ${table} WHERE PARTITION_ID = ?`, timeout: timeoutMs }, [partitionId]);
+        const [rows] = await connection.query({ sql: exportedPositionSql(table, '?'), timeout: timeoutMs }, [partitionId]);
         const found = rows as unknown[][];
         return found.length === 0 ? undefined : found[0]![0];
       } catch (error) {

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { type DatabaseSession, databaseErrorOf, type DatabaseFailure, type SessionOptions } from './database-session.js';
+import { connectionFields, type DatabaseSession, databaseErrorOf, type DatabaseFailure, exportedPositionSql, type SessionOptions } from './database-session.js';
 import { type DatabaseAddress, parameterOf } from './jdbc-url.js';
 import { type TlsMode, tlsOptionsOf } from './tls-mode.js';
 
@@ -18,7 +18,8 @@ const failures: Record<string, DatabaseFailure> = {
  * A session over PostgreSQL's protocol with `pg` (node-postgres), loaded only here. Every
  * transaction is read-only (`default_transaction_read_only`), so not even a bug could write.
  */
-export async function openPostgresSession({ address, host, user, password, timeoutMs }: SessionOptions): Promise<DatabaseSession> {
+export async function openPostgresSession(options: SessionOptions): Promise<DatabaseSession> {
+  const { address, timeoutMs } = options;
   const { default: pg } = await import('pg');
   const schema = parameterOf(address, 'currentSchema');
   if (schema !== undefined && !/^[A-Za-z0-9_$,]+$/.test(schema)) {
@@ -26,12 +27,7 @@ export async function openPostgresSession({ address, host, user, password, timeo
   }
   const ssl = tlsOptionsOf(tlsModeOf(address), parameterOf(address, 'sslrootcert'));
   const client = new pg.Client({
-    host: host.host,
-    port: host.port,
-    ...(address.database === '' ? {} : { database: address.database }),
-    ...(user === undefined ? {} : { user }),
-    ...(password === undefined ? {} : { password }),
-    ...(ssl === undefined ? {} : { ssl }),
+    ...connectionFields(options, ssl),
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
     statement_timeout: timeoutMs,
@@ -51,8 +47,7 @@ export async function openPostgresSession({ address, host, user, password, timeo
     async exportedPosition(table, partitionId) {
       try {
         const result = await client.query({
-          // The table name is the configured prefix (checked to be a plain name) and Camunda's name, unquoted like Camunda's SQL.
-          text: `SELECT LAST_EXPORTED_POSITION FROM ${table} WHERE PARTITION_ID = $1`,
+          text: exportedPositionSql(table, '$1'),
           values: [partitionId],
           rowMode: 'array',
         });

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeTopologyFile } from '../../src/topology/cluster-topology.js';
-import { type ChainBackupSpec, type ChainFixture, cutChainBackups, expectedEntries, readJournalEntries, storeChainBackups } from '../support/chain-backups.js';
+import { type ChainBackupSpec, type ChainFixture, cutAndStoreChainBackups, expectedEntries, readJournalEntries } from '../support/chain-backups.js';
 import { tempDir, treeOf } from '../support/fixtures.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
 import { oneBrokerEnv } from '../support/restore-checks.js';
@@ -59,8 +59,7 @@ describe('Zeebe 8.8: --backupId=<id>,<id>… restores a chain of contiguous back
     fixtures = [];
     for (const partitionId of [1, 2]) {
       const specs = hourly([100, 200, 300]);
-      const fixture = await cutChainBackups(work, partitionId, specs);
-      await storeChainBackups(work, fixture, specs, {
+      const fixture = await cutAndStoreChainBackups(work, partitionId, specs, {
         basePath: join(work, 'backups'),
         numberOfPartitions: 2,
         brokerVersion: '8.8.2',
@@ -69,8 +68,7 @@ describe('Zeebe 8.8: --backupId=<id>,<id>… restores a chain of contiguous back
       fixtures.push(fixture);
       // The same backups with a gap before 300 in partition 2, in a store of their own.
       const gapSpecs = hourly([100, 200, 300], (k) => (partitionId === 2 && k === 2 ? { gapBefore: true } : {}));
-      const gapFixture = await cutChainBackups(join(work, 'gap'), partitionId, gapSpecs);
-      await storeChainBackups(join(work, 'gap'), gapFixture, gapSpecs, {
+      await cutAndStoreChainBackups(join(work, 'gap'), partitionId, gapSpecs, {
         basePath: join(work, 'gap-backups'),
         numberOfPartitions: 2,
         brokerVersion: '8.8.2',
@@ -152,8 +150,7 @@ describe('Zeebe 8.9: --from/--to choose a restore point common to all partitions
     for (const partitionId of [1, 2, 3]) {
       // Partition 3 has no backup 400 (it failed there), and no metadata file: its manifests are read.
       const specs = hourly([100, 200, 300, 400], (k) => (partitionId === 3 && k === 3 ? { missing: true } : {}));
-      const fixture = await cutChainBackups(work, partitionId, specs);
-      await storeChainBackups(work, fixture, specs, {
+      const fixture = await cutAndStoreChainBackups(work, partitionId, specs, {
         basePath: join(work, 'backups'),
         numberOfPartitions: 3,
         brokerVersion: '8.9.1',

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ChainBackupSpec, type ChainFixture, cutChainBackups, expectedEntries, readJournalEntries, storeChainBackups } from '../support/chain-backups.js';
+import { type ChainBackupSpec, type ChainFixture, cutAndStoreChainBackups, expectedEntries, readJournalEntries } from '../support/chain-backups.js';
 import { freePort } from '../support/database-server.js';
 import { type ExporterPositionDatabase, exporterPositionDatabase, type Vendor } from '../support/exporter-position-table.js';
 import { tempDir } from '../support/fixtures.js';
@@ -40,8 +40,7 @@ describe.each(setups)('RDBMS restore: $name', ({ vendor, store, prefix }) => {
     const client = s3TestClient(inject('s3Endpoint'));
     if (store === 's3') bucket = await createTestBucket(client);
     for (const partitionId of [1, 2]) {
-      const fixture = await cutChainBackups(work, partitionId, specs);
-      await storeChainBackups(work, fixture, specs, {
+      const fixture = await cutAndStoreChainBackups(work, partitionId, specs, {
         basePath: join(work, 'backups'),
         numberOfPartitions: 2,
         brokerVersion: '8.9.1',

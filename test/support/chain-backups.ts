@@ -232,3 +232,10 @@ export function expectedEntries(fixture: ChainFixture, firstIndex: bigint, lastI
     .filter((entry) => entry.index >= firstIndex && entry.index <= lastIndex)
     .map(({ index, asqn, data }) => ({ index, asqn, data }));
 }
+
+/** Cuts a partition's backups out of a fresh journal and stores them: what every chain test does first. */
+export async function cutAndStoreChainBackups(work: string, partitionId: number, specs: ChainBackupSpec[], options: StoreChainOptions): Promise<ChainFixture> {
+  const fixture = await cutChainBackups(work, partitionId, specs);
+  await storeChainBackups(work, fixture, specs, options);
+  return fixture;
+}
