@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { maskUrlCredentials } from '../../src/config/mask-url-credentials.js';
 import { renderConfig } from '../../src/config/print-config.js';
 import { UsageError } from '../../src/errors.js';
+import { readExportedPositions } from '../../src/rdbms/exported-positions.js';
 import { parseJdbcUrl } from '../../src/rdbms/jdbc-url.js';
 
 const dirs: string[] = [];
@@ -92,6 +93,12 @@ describe('secondary storage rdbms in every spelling the broker accepts', () => {
     expect(maskUrlCredentials('jdbc:mysql://camunda:pa:ss@db:3306/camunda')).toBe('jdbc:mysql://camunda:****@db:3306/camunda');
     expect(maskUrlCredentials('jdbc:sqlserver://db;databaseName=c;password=x;encrypt=true')).toBe('jdbc:sqlserver://db;databaseName=c;password=****;encrypt=true');
   });
+});
+
+it('an RDBMS restore without a URL is a usage error naming every key that sets it', async () => {
+  await expect(readExportedPositions({ type: 'rdbms' }, [1])).rejects.toThrow(
+    /^The secondary storage is an RDBMS, but its JDBC URL is not set; set camunda\.data\.secondary-storage\.rdbms\.url \(env CAMUNDA_DATA_SECONDARYSTORAGE_RDBMS_URL\), camunda\.database\.url \(env CAMUNDA_DATABASE_URL\), spring\.datasource\.url/,
+  );
 });
 
 describe('JDBC URLs', () => {

@@ -94,6 +94,11 @@ describe('backup id from the Zeebe image variables', () => {
     const toOnly = zeebeImageEnvironment({}, { ZEEBE_RESTORE_TO_TIMESTAMP: '2026-01-10T14:00:00Z' }, noHostname);
     expect(toOnly.to).toBe('2026-01-10T14:00:00Z');
     expect(toOnly.from).toBeUndefined();
+    const fromOnly = zeebeImageEnvironment({}, { ZEEBE_RESTORE_FROM_TIMESTAMP: '2026-01-10T13:00:00Z' }, noHostname);
+    expect(fromOnly).toMatchObject({ from: '2026-01-10T13:00:00Z', notes: ['--from=2026-01-10T13:00:00Z from ZEEBE_RESTORE_FROM_TIMESTAMP.'] });
+    expect(fromOnly.to).toBeUndefined();
+    // ZEEBE_RESTORE=true alone: no argument, which means the RDBMS default when the secondary storage is one.
+    expect(zeebeImageEnvironment({}, { ZEEBE_RESTORE: 'true' }, noHostname)).toEqual({ env: { ZEEBE_RESTORE: 'true' }, notes: [] });
   });
 
   it('a backup id wins over the timestamp variables, as in the image, and the log says so', () => {
