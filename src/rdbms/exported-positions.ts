@@ -41,7 +41,9 @@ export async function readExportedPositions(config: RdbmsConfig, partitionIds: n
   const password = config.password ?? parameterOf(address, 'password');
   const describe = (host: DatabaseHost) =>
     `${address.product} at ${host.host}:${host.port}, database ${address.database || '(default)'}, table ${table}${user === undefined ? '' : `, user ${user}`}`;
-  const { session, host } = await connect(address, (host) => ({ address, host, ...(user === undefined ? {} : { user }), ...(password === undefined ? {} : { password }), timeoutMs: databaseTimeoutMs }), describe, password);
+  const credentials = { ...(user === undefined ? {} : { user }), ...(password === undefined ? {} : { password }) };
+  const optionsFor = (host: DatabaseHost): SessionOptions => ({ address, host, ...credentials, timeoutMs: databaseTimeoutMs });
+  const { session, host } = await connect(address, optionsFor, describe, password);
   const source = describe(host);
   try {
     const rows = new Map<number, unknown>();
