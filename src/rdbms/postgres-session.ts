@@ -16,7 +16,7 @@ const failures: Record<string, DatabaseFailure> = {
 
 /**
  * A session over PostgreSQL's protocol with `pg` (node-postgres), loaded only here. Every
- * transaction is read-only (`default_transaction_read_only`), so not even a bug could write.
+ * transaction of the session is read-only, so not even a bug could write.
  */
 export async function openPostgresSession(options: SessionOptions): Promise<DatabaseSession> {
   const { address, timeoutMs } = options;
@@ -30,15 +30,16 @@ export async function openPostgresSession(options: SessionOptions): Promise<Data
     ...connectionFields(options, ssl),
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
-    statement_timeout: timeoutMs,
     application_name: 'zeebe-restore-agent',
-    // pgjdbc's currentSchema sets the search path, which decides where an unqualified table name is found.
-    options: `-c default_transaction_read_only=on${schema === undefined ? '' : ` -c search_path=${schema}`}`,
   });
   // Errors of an idle connection reach the next query anyway; without a listener they would crash the process.
   client.on('error', () => undefined);
   try {
     await client.connect();
+    // Set by statements rather than startup options, which connection poolers such as PgBouncer refuse.
+    await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+    // pgjdbc's currentSchema sets the search path, which decides where an unqualified table name is found.
+    if (schema !== undefined) await client.query(`SET search_path TO ${schema}`);
   } catch (error) {
     await client.end().catch(() => undefined);
     throw databaseErrorOf(error, failures);

@@ -79,3 +79,19 @@ describe.each(['postgresql', 'mariadb'] as Vendor[])('exported positions from %s
     await database.close();
   });
 });
+
+describe('PostgreSQL with a schema', () => {
+  const server = inject('postgres');
+  const available = !('missing' in server);
+  const config = (url: string): RdbmsConfig => (available ? { type: 'rdbms', url, username: server.user, password: server.password } : { type: 'rdbms' });
+
+  it.skipIf(!available)('the table in the schema the URL names as currentSchema', async () => {
+    const database = await exporterPositionDatabase('postgresql', server as never, { schema: 'c8' });
+    await database.setPositions({ 1: 42n });
+    expect(database.jdbcUrl).toMatch(/\?currentSchema=c8$/);
+    expect((await readExportedPositions(config(database.jdbcUrl), [1])).positions.get(1)).toBe(42n);
+    const elsewhere = await failure(readExportedPositions(config(database.jdbcUrl.replace('currentSchema=c8', 'currentSchema=public')), [1]));
+    expect(elsewhere.message).toMatch(/the exporter-position table does not exist/);
+    await database.close();
+  });
+});

@@ -27,24 +27,29 @@ function createTableSql(vendor: Vendor, table: string): string {
   return vendor === 'postgresql'
     ? // Unquoted, so PostgreSQL folds the name (prefix included) to lower case, as it does for Liquibase's.
       `CREATE TABLE ${table} (PARTITION_ID NUMERIC NOT NULL, EXPORTER VARCHAR(200), LAST_EXPORTED_POSITION BIGINT, ` +
-        `CREATED TIMESTAMP WITHOUT TIME ZONE, LAST_UPDATED TIMESTAMP WITHOUT TIME ZONE, CONSTRAINT PK_${table} PRIMARY KEY (PARTITION_ID))`
+        `CREATED TIMESTAMP WITHOUT TIME ZONE, LAST_UPDATED TIMESTAMP WITHOUT TIME ZONE, CONSTRAINT PK_${table.replace('.', '_')} PRIMARY KEY (PARTITION_ID))`
     : `CREATE TABLE ${table} (PARTITION_ID DECIMAL NOT NULL, EXPORTER VARCHAR(200) NULL, LAST_EXPORTED_POSITION BIGINT NULL, ` +
         `CREATED datetime NULL, LAST_UPDATED datetime NULL, CONSTRAINT PK_${table} PRIMARY KEY (PARTITION_ID))`;
 }
 
-/** A fresh database on `server` with the table `<prefix>EXPORTER_POSITION` (or none, for `withTable: false`). */
+/**
+ * A fresh database on `server` with the table `<prefix>EXPORTER_POSITION` (or none, for
+ * `withTable: false`); on PostgreSQL optionally in a schema of its own, which the URL then names
+ * as pgjdbc's `currentSchema`.
+ */
 export async function exporterPositionDatabase(
   vendor: Vendor,
   server: DatabaseServer,
-  { prefix = '', withTable = true }: { prefix?: string; withTable?: boolean } = {},
+  { prefix = '', withTable = true, schema }: { prefix?: string; withTable?: boolean; schema?: string } = {},
 ): Promise<ExporterPositionDatabase> {
   const database = `camunda_${randomUUID().slice(0, 8)}`;
-  const table = `${prefix}EXPORTER_POSITION`;
+  const table = `${schema === undefined ? '' : `${schema}.`}${prefix}EXPORTER_POSITION`;
   const run = vendor === 'postgresql' ? await postgresRunner(server, database) : await mariadbRunner(server, database);
+  if (schema !== undefined) await run(`CREATE SCHEMA ${schema}`, []);
   if (withTable) await run(createTableSql(vendor, table), []);
   const placeholder = (i: number) => (vendor === 'postgresql' ? `$${i}` : '?');
   return {
-    jdbcUrl: `jdbc:${vendor}://${server.host}:${server.port}/${database}`,
+    jdbcUrl: `jdbc:${vendor}://${server.host}:${server.port}/${database}${schema === undefined ? '' : `?currentSchema=${schema}`}`,
     server,
     database,
     async setPositions(positions) {
