@@ -10,18 +10,52 @@ import { abortReason, createLimiter } from '../util/concurrency.js';
 import { Coalescer } from '../util/coalesce.js';
 import { crc32cOfFile, READ_CHUNK_SIZE } from '../snapshot/verify-snapshot.js';
 import { FileSink } from '../util/file-sink.js';
+import { nativeZstd } from '../compression/native-zstd.js';
+import type { FailureStage } from './decode-protocol.js';
+import type { Logger } from '../log/logger.js';
+import { WorkerDecodingSink, WorkerFailure } from './decode-workers.js';
 
 /** See Coalescer: most of the gain of larger pieces for a quarter of the memory of 1 MiB ones. */
 const DECOMPRESSOR_INPUT_SIZE = 256 * 1024;
 
 /**
- * Compressed files decompress a few at a time, whatever the store's concurrency: decompression is
- * CPU-bound (on libuv's thread pool), so more streams than CPUs only add memory, about 5 MiB each
- * for zstd (window, buffers, output chunks). Measured on 2 CPUs (bench/restore-bench.ts, zstd
- * section, 2 GiB): 16 at once peaked at about 300 MiB RSS and was no faster than 4 at once. A
- * waiting transfer has not opened its download yet, so no connection idles meanwhile.
+ * Compressed files transfer a bounded number at a time, whatever the store's concurrency: each
+ * holds a zstd window (2-8 MiB) and its pieces in flight. With decode workers the CPU work is
+ * theirs, and more files at once keep slow connections busy; with Node's decoder (on libuv's
+ * thread pool) more streams than CPUs only added memory: measured on 2 CPUs
+ * (bench/restore-bench.ts, zstd section, 2 GiB), 16 at once peaked at about 300 MiB RSS and was no
+ * faster than 4. A waiting transfer has not opened its download yet, so no connection idles.
  */
-const decompressionSlots = createLimiter(Math.max(2, availableParallelism()), new AbortController().signal);
+const decompressionSlots = createLimiter(
+  'binding' in nativeZstd() ? 4 * Math.max(2, availableParallelism()) : Math.max(2, availableParallelism()),
+  new AbortController().signal,
+);
+
+/**
+ * How a file's stored bytes become its content: as they are, through decompression stages on
+ * this thread (Node's zlib, working on libuv's thread pool), or by a decode worker, which also
+ * writes the file (zstd with zstd-napi; see decode-workers.ts).
+ */
+type Decoding = { kind: 'raw' } | { kind: 'stages'; stages: Transform[] } | { kind: 'worker' };
+
+function decodingFor(algorithm: string | undefined, label: string): Decoding {
+  if (algorithm === 'zstd' && 'binding' in nativeZstd()) return { kind: 'worker' };
+  const stages = decompressionFor(algorithm, label);
+  return stages ? { kind: 'stages', stages } : { kind: 'raw' };
+}
+
+/**
+ * Says once, when zstd files are about to be restored, that they decode on Node's built-in decoder
+ * because zstd-napi cannot be loaded here (an install without its build, say).
+ */
+export function warnIfZstdDecodesSlowly(algorithms: Iterable<string | undefined>, log: Logger): void {
+  const loaded = nativeZstd();
+  if (!('unavailable' in loaded) || ![...algorithms].includes('zstd')) return;
+  log.warn(
+    `zstd-napi cannot be loaded (${loaded.unavailable}); zstd files decompress with Node's built-in decoder instead, ` +
+      'about a third slower. Reinstall with build tools (python3, make, a C++ compiler) to use it.',
+  );
+}
 
 export interface FileTransfer {
   copy: BackupCopy;
@@ -38,7 +72,7 @@ export interface TransferredFile {
   crc32c?: number;
 }
 
-type Stage = 'read' | 'decompress' | 'write';
+type Stage = 'read' | FailureStage;
 
 /**
  * Puts one file from the store at its place in the staging area, durable (fdatasync) before this
@@ -52,18 +86,18 @@ type Stage = 'read' | 'decompress' | 'write';
 export async function transferFile(store: BackupStore, transfer: FileTransfer, signal: AbortSignal): Promise<TransferredFile> {
   const { copy, kind, file } = transfer;
   const label = `${kind === 'snapshot' ? 'Snapshot' : 'Segment'} file ${file.name} of partition ${copy.ref.partitionId} (node ${copy.ref.nodeId}'s copy)`;
-  const decompression = decompressionFor(file.compression, label);
-  if (decompression) {
+  const decoding = decodingFor(file.compression, label);
+  if (decoding.kind !== 'raw') {
     return decompressionSlots(() => {
       signal.throwIfAborted();
-      return streamFile(store, transfer, label, decompression, signal);
+      return streamFile(store, transfer, label, decoding, signal);
     });
   }
   if (store.copyToLocalFile) {
     const copied = await copyInKernel(store.copyToLocalFile.bind(store), transfer, signal);
     if (copied !== undefined) return copied;
   }
-  return streamFile(store, transfer, label, undefined, signal);
+  return streamFile(store, transfer, label, decoding, signal);
 }
 
 /**
@@ -134,22 +168,24 @@ async function streamFile(
   store: BackupStore,
   { copy, kind, file, destination, checksum }: FileTransfer,
   label: string,
-  decompression: Transform[] | undefined,
+  decoding: Decoding,
   signal: AbortSignal,
 ): Promise<TransferredFile> {
   const source = await store.openFile(copy, kind, file.name, signal);
-  const sink = new FileSink(destination, { checksum: checksum ?? false });
+  const sink =
+    decoding.kind === 'worker' ? new WorkerDecodingSink(destination, { checksum: checksum ?? false }) : new FileSink(destination, { checksum: checksum ?? false });
   let failedStage: Stage | undefined;
   const blame = (stage: Stage) => () => {
     failedStage ??= stage;
   };
   source.once('error', blame('read'));
-  for (const stage of decompression ?? []) stage.once('error', blame('decompress'));
-  sink.once('error', blame('write'));
+  const decompression = decoding.kind === 'stages' ? decoding.stages : [];
+  for (const stage of decompression) stage.once('error', blame('decompress'));
+  sink.once('error', (error) => {
+    failedStage ??= error instanceof WorkerFailure ? error.stage : 'write';
+  });
   // The decompressor gets its input in 256 KiB pieces rather than as the network delivers it.
-  const stages: (Readable | Transform)[] = decompression
-    ? [source, new Coalescer(DECOMPRESSOR_INPUT_SIZE), ...decompression]
-    : [source];
+  const stages: (Readable | Transform)[] = decompression.length > 0 ? [source, new Coalescer(DECOMPRESSOR_INPUT_SIZE), ...decompression] : [source];
   try {
     await pipeline([...stages, sink], { signal });
   } catch (error) {
@@ -165,6 +201,8 @@ function classify(error: unknown, stage: Stage | undefined, label: string, desti
   switch (stage) {
     case 'write':
       return asLocalStorageError(error, 'write', destination);
+    case 'worker':
+      return new RestoreError('internal', `${label}: ${reason}.`, { cause: error });
     case 'decompress':
       return new BackupInvalidError(`${label} is not a valid ${algorithm} stream: ${reason}. The backup is corrupt.`, {
         cause: error,
