@@ -80,7 +80,7 @@ export async function restoreBroker(request: RestoreRequest): Promise<RestoreOut
     const results = await runAll(
       partitions.map(({ partitionId, chain }) => async () => {
         const job = { store: trackedStore, directory: workspace.partitionDirectory(partitionId), limit, controller, log, expectedMembers: expectedMembersOf(config, partitionId) };
-        const result = chain.length === 1 ? await restorePartition({ ...job, copy: chain[0]!.copy, plan: chain[0]!.plan }) : await restoreChain({ ...job, chain });
+        const result = chain.length === 1 ? await restorePartition({ ...job, copy: chain[0]!.copy, plan: chain[0]!.plan, storedSizes: chain[0]!.storedSizes }) : await restoreChain({ ...job, chain });
         progress.finished(partitionId);
         return result;
       }),

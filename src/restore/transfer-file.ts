@@ -5,8 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { decompressionFor } from '../compression/registry.js';
 import { asLocalStorageError, BackupInvalidError, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupFile } from '../manifest/manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
-import { abortReason, createLimiter } from '../util/concurrency.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ByteRange } from '../store/backup-store.js';
+import { abortReason, createLimiter, runAll } from '../util/concurrency.js';
 import { Coalescer } from '../util/coalesce.js';
 import { crc32cOfFile, READ_CHUNK_SIZE } from '../snapshot/verify-snapshot.js';
 import { FileSink } from '../util/file-sink.js';
@@ -64,6 +64,8 @@ export interface FileTransfer {
   destination: string;
   /** Also take the CRC32C of the restored content (snapshot files, to verify them without a re-read). */
   checksum?: boolean;
+  /** The stored file's size, where the plan learnt it: a large raw file then downloads in parts. */
+  storedSize?: number;
 }
 
 export interface TransferredFile {
@@ -97,7 +99,56 @@ export async function transferFile(store: BackupStore, transfer: FileTransfer, s
     const copied = await copyInKernel(store.copyToLocalFile.bind(store), transfer, signal);
     if (copied !== undefined) return copied;
   }
+  const parts = partsOf(transfer.storedSize);
+  if (parts.length > 1) return transferInParts(store, transfer, label, parts, signal);
   return streamFile(store, transfer, label, decoding, signal);
+}
+
+/**
+ * A raw file at least this large downloads in parts, each over its own connection: a remote
+ * store caps each connection's throughput (tens of MiB/s), so one large object over one
+ * connection decides a restore's time (bench/restore-bench.ts, large-file section). Parts of at
+ * least PART_SIZE, at most MAX_PARTS (rclone's multi-thread streams: 4 above 256 MiB).
+ */
+const PARTS_THRESHOLD = 128 * 1024 * 1024;
+const PART_SIZE = 64 * 1024 * 1024;
+const MAX_PARTS = 4;
+
+/** The byte ranges a file of `size` bytes downloads in: one, or several equal ones. */
+export function partsOf(size: number | undefined): ByteRange[] {
+  if (size === undefined || size < PARTS_THRESHOLD) return [{ start: 0, end: size ?? 0 }];
+  const count = Math.min(MAX_PARTS, Math.floor(size / PART_SIZE));
+  const length = Math.ceil(size / count);
+  return Array.from({ length: count }, (_, i) => ({ start: i * length, end: Math.min(size, (i + 1) * length) }));
+}
+
+/**
+ * Downloads a raw file's parts side by side into one file, each written at its offset. The
+ * checksum, if asked for, is taken by reading the file back while it is in the page cache, as
+ * after a kernel copy: the parts arrive out of order.
+ */
+async function transferInParts(store: BackupStore, transfer: FileTransfer, label: string, parts: ByteRange[], signal: AbortSignal): Promise<TransferredFile> {
+  const { destination, checksum } = transfer;
+  // Created first, so that every part writes into it ('r+') and a leftover is never mistaken.
+  await open(destination, 'wx').then(
+    (handle) => handle.close(),
+    (error: unknown) => {
+      throw asLocalStorageError(error, 'create', destination);
+    },
+  );
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  try {
+    const written = await runAll(
+      parts.map((part) => () => streamFile(store, { ...transfer, checksum: false }, label, { kind: 'raw' }, controller.signal, part)),
+      controller,
+    );
+    const crc = checksum ? await checksumOfCopy(destination) : undefined;
+    return { bytes: written.reduce((sum, { bytes }) => sum + bytes, 0), ...(crc === undefined ? {} : { crc32c: crc }) };
+  } finally {
+    signal.removeEventListener('abort', forward);
+  }
 }
 
 /**
@@ -170,10 +221,13 @@ async function streamFile(
   label: string,
   decoding: Decoding,
   signal: AbortSignal,
+  part?: ByteRange,
 ): Promise<TransferredFile> {
-  const source = await store.openFile(copy, kind, file.name, signal);
+  const source = await store.openFile(copy, kind, file.name, signal, part);
   const sink =
-    decoding.kind === 'worker' ? new WorkerDecodingSink(destination, { checksum: checksum ?? false }) : new FileSink(destination, { checksum: checksum ?? false });
+    decoding.kind === 'worker'
+      ? new WorkerDecodingSink(destination, { checksum: checksum ?? false })
+      : new FileSink(destination, { checksum: checksum ?? false, ...(part ? { at: part.start } : {}) });
   let failedStage: Stage | undefined;
   const blame = (stage: Stage) => () => {
     failedStage ??= stage;
