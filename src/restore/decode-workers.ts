@@ -80,7 +80,8 @@ let nextId = 1;
 /** The least busy worker, started on first use; workers that die are replaced. */
 function assignWorker(): PooledWorker {
   if (workers.length < WORKER_COUNT) {
-    const pooled = new PooledWorker(new Worker(WORKER_SCRIPT, { resourceLimits: WORKER_LIMITS }));
+    // No inherited flags: those of the main thread (`-e`, heap sizes) are not the worker's.
+    const pooled = new PooledWorker(new Worker(WORKER_SCRIPT, { resourceLimits: WORKER_LIMITS, execArgv: [] }));
     pooled.worker.on('message', (reply: WorkerReply) => pooled.deliver(reply));
     const retire = (reason: string) => {
       const index = workers.indexOf(pooled);
