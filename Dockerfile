@@ -21,11 +21,18 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json && cp src/topology/topology.proto dist/topology/
 
-# The locked production dependencies alone.
+# The locked production dependencies alone. Install scripts stay off but for zstd-napi's, which
+# compiles libzstd's Node-API binding (zstd decoding in worker threads, see README): the compilers
+# live in this stage only, and node-gyp uses the image's own Node headers instead of downloading.
 FROM ${NODE_IMAGE} AS production-dependencies
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+    && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm rebuild zstd-napi --foreground-scripts
 
 FROM ${NODE_IMAGE}
 ARG NODE_IMAGE

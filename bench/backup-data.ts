@@ -36,9 +36,16 @@ export interface GeneratedPartition {
 
 /**
  * One partition of about `bytes` bytes: ~60 % journal (full segments, a half-filled last one and
- * the all-zero segment a broker preallocates), the rest snapshot files of up to 64 MiB.
+ * the all-zero segment a broker preallocates), the rest snapshot files of up to 64 MiB; and, with
+ * `largeFileBytes`, one more snapshot file of that size, of poorly compressible content.
  */
-export async function generatePartition(directory: string, partitionId: number, bytes: number, seed: number): Promise<GeneratedPartition> {
+export async function generatePartition(
+  directory: string,
+  partitionId: number,
+  bytes: number,
+  seed: number,
+  largeFileBytes = 0,
+): Promise<GeneratedPartition> {
   const random = new XorShift(seed);
   const pool = recordPool(random);
   await mkdir(directory, { recursive: true });
@@ -80,11 +87,15 @@ export async function generatePartition(directory: string, partitionId: number, 
   const snapshotBytes = Math.max(SST_FILE_SIZE / 4, bytes - segments * SEGMENT_SIZE);
   const sstCount = Math.ceil(snapshotBytes / SST_FILE_SIZE);
   const sstFiles: string[] = [];
+  const sstName = (i: number) => `${String(12 + i).padStart(6, '0')}.sst`;
   for (let i = 0; i < sstCount; i++) {
-    const name = `${String(12 + i).padStart(6, '0')}.sst`;
     const size = Math.min(SST_FILE_SIZE, snapshotBytes - i * SST_FILE_SIZE);
-    await pipeline(chunks(size, pool, random), createWriteStream(join(snapshotDirectory, name)));
-    sstFiles.push(name);
+    await pipeline(chunks(size, pool, random), createWriteStream(join(snapshotDirectory, sstName(i))));
+    sstFiles.push(sstName(i));
+  }
+  if (largeFileBytes > 0) {
+    await pipeline(blockCompressedChunks(largeFileBytes, pool, random), createWriteStream(join(snapshotDirectory, sstName(sstCount))));
+    sstFiles.push(sstName(sstCount));
   }
   const checksumFile = `${snapshotId}.checksum`;
   await writeSnapshotChecksumFile(snapshotDirectory, join(directory, 'snapshots', checksumFile));
@@ -146,6 +157,24 @@ function fill(length: number, pool: Buffer[], random: XorShift): Buffer {
 
 function* chunks(size: number, pool: Buffer[], random: XorShift): Generator<Buffer> {
   for (let done = 0; done < size; done += MiB) yield fill(Math.min(MiB, size - done), pool, random);
+}
+
+/**
+ * Like an SST file written with RocksDB's block compression on (as large, old levels are): every
+ * 4 KiB block is high-entropy (a compressed data block) but for a record-like tail (keys of its
+ * index), so zstd saves less than a tenth of it.
+ */
+function* blockCompressedChunks(size: number, pool: Buffer[], random: XorShift): Generator<Buffer> {
+  const BLOCK = 4096;
+  const COMPRESSED_PART = BLOCK - 512;
+  for (const chunk of chunks(size, pool, random)) {
+    const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2);
+    for (let block = 0; block < words.length; block += BLOCK / 4) {
+      const end = Math.min(block + COMPRESSED_PART / 4, words.length);
+      for (let word = block; word < end; word++) words[word] = random.next();
+    }
+    yield chunk;
+  }
 }
 
 class XorShift {

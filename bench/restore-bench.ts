@@ -8,10 +8,21 @@
  *   2. S3 (s3rver, 127.0.0.1)  vs `rclone copy` of the same objects, with as many transfers
  *   3. zstd-compressed S3      vs `rclone copy` then `zstd -d`; and the agent's decompression
  *                              rate vs `zstd -d` alone on the same files
- *   4. peak RSS of the agent restoring a 1 GiB and a 4 GiB backup
- *   5. start-up: `bin/restore --help`
+ *   4. shaped S3, raw and zstd vs `rclone copy` at its defaults and with as many transfers (then
+ *                              `zstd -d`), s3rver behind bench/shaping-proxy.ts: first-byte latency
+ *                              per request and a throughput cap per connection, as real S3 answers
+ *   5. one large file, shaped  vs `rclone copy` with and without multi-thread streams (one object
+ *                              fetched over several connections), for a backup whose snapshot
+ *                              holds one large file of poorly compressible content
+ *   6. peak RSS of the agent restoring a 1 GiB and a 4 GiB backup
+ *   7. start-up: `bin/restore --help`
+ * Every run also reports CPU seconds (user + system) per GiB restored, for the agent and every
+ * baseline, and the agent's peak RSS; the report ends with which targets are met.
  *
- * Options: --size=<GiB> (2) --repetitions=<n> (3) --only=fs,s3,zstd,memory,startup
+ * Options: --size=<GiB> (2) --repetitions=<n> (3)
+ * --only=fs,s3,zstd,s3-shaped,large-file,memory,startup (all)
+ * --latency-ms=<ms> (20) --connection-mibps=<MiB/s> (80): the shaping of sections 4 and 5
+ * --large-file-size=<GiB> (1): the size of section 5's large file
  * --workdir=<dir> ($TMPDIR/zeebe-restore-bench) --agent=<path to bin/restore> (this checkout's)
  * --fs-concurrency=<n> --s3-concurrency=<n> (the agent's defaults, 8 and 16; rclone gets as many).
  * Generated backups stay in the work directory and are reused by later runs. The raw numbers go
@@ -21,7 +32,7 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -30,6 +41,7 @@ import { createZstdCompress } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { writeFilesystemBackup } from '../dist/demo/filesystem-backup-writer.js';
 import { type GeneratedPartition, generatePartition } from './backup-data.ts';
+import { startShapingProxy } from './shaping-proxy.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -38,8 +50,10 @@ const BACKUP_ID = 1763683200000n;
 /** Brokers compress files strictly larger than this (zeebe.broker.data.backup.s3.compression). */
 const COMPRESSION_THRESHOLD = 8 * MiB;
 const BUCKET = 'bench';
+/** Issue 14: no restore may take more memory than this. */
+const PEAK_RSS_LIMIT_MIB = 200;
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-const sections = ['fs', 's3', 'zstd', 'memory', 'startup'] as const;
+const sections = ['fs', 's3', 'zstd', 's3-shaped', 'large-file', 'memory', 'startup'] as const;
 type Section = (typeof sections)[number];
 
 // ---- options and tools --------------------------------------------------------------------
@@ -55,6 +69,8 @@ const repetitions = Number(args.repetitions ?? 3);
 const only = new Set((args.only ?? sections.join(',')).split(',') as Section[]);
 const workdir = args.workdir ?? join(tmpdir(), 'zeebe-restore-bench');
 const agent = args.agent ?? join(projectRoot, 'bin/restore');
+const shape = { latencyMs: Number(args['latency-ms'] ?? 20), connectionMiBps: Number(args['connection-mibps'] ?? 80) };
+const largeFileGiB = Number(args['large-file-size'] ?? 1);
 for (const section of only) if (!sections.includes(section)) throw new Error(`--only: unknown section ${section}`);
 
 const tools = {
@@ -75,7 +91,14 @@ function has(command: string, versionArgs: string[]): boolean {
 
 interface Run {
   seconds: number;
+  /** User + system CPU seconds of the process and of the children it waited for. */
+  cpuSeconds?: number;
   peakRssMiB?: number;
+  /**
+   * Bytes restored, the denominator of CPU time per GiB: the backup's files at their original size
+   * (the same for the agent and its baselines, whatever each skips), or the bytes decompressed.
+   */
+  bytes?: number;
 }
 
 const dropCaches = canDropCaches();
@@ -96,11 +119,17 @@ function coldStart(): void {
 }
 
 /**
- * Runs a command and measures its wall time and, with GNU time, its peak RSS. `bin/restore` is a
- * shell script that execs Node.js, so the process measured is the agent itself.
+ * Runs a command and measures its wall time and, with GNU time, its CPU time and peak RSS.
+ * `bin/restore` is a shell script that execs Node.js, so the process measured is the agent itself.
  */
-function timed(command: string, commandArgs: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run & { stdout: string }> {
-  const [file, argv] = tools.gnuTime ? ['/usr/bin/time', ['-f', 'PEAK_RSS_KIB=%M', command, ...commandArgs]] : [command, commandArgs];
+function timed(
+  command: string,
+  commandArgs: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ run: Run; stdout: string }> {
+  const [file, argv] = tools.gnuTime
+    ? ['/usr/bin/time', ['-f', 'BENCH_USAGE rss_kib=%M user=%U sys=%S', command, ...commandArgs]]
+    : [command, commandArgs];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(file, argv as string[], { env: options.env ?? process.env, cwd: options.cwd ?? workdir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -111,12 +140,13 @@ function timed(command: string, commandArgs: string[], options: { env?: NodeJS.P
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = (performance.now() - started) / 1000;
-      const peak = /PEAK_RSS_KIB=(\d+)/.exec(stderr);
+      const usage = /BENCH_USAGE rss_kib=(\d+) user=([\d.]+) sys=([\d.]+)/.exec(stderr);
       if (code !== 0) {
         reject(new Error(`${command} ${commandArgs.join(' ')} exited with ${code}:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
         return;
       }
-      resolve({ seconds, stdout, ...(peak ? { peakRssMiB: Number(peak[1]) / 1024 } : {}) });
+      const measured = usage ? { peakRssMiB: Number(usage[1]) / 1024, cpuSeconds: Number(usage[2]) + Number(usage[3]) } : {};
+      resolve({ run: { seconds, ...measured }, stdout });
     });
   });
 }
@@ -127,30 +157,50 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-// ---- the backup ---------------------------------------------------------------------------
+// ---- the backups --------------------------------------------------------------------------
 
 interface Dataset {
-  sizeGiB: number;
+  /** Names its S3 prefixes (`raw-<key>`, `zstd-<key>`). */
+  key: string;
+  description: string;
   root: string;
   generated: GeneratedPartition[];
   fsStore: string;
   bytes: number;
 }
 
-/** Generates a backup of `size` GiB over 3 partitions once; later runs reuse it. */
-async function dataset(size: number): Promise<Dataset> {
-  const root = join(workdir, `backup-${size}GiB`);
+/** A backup of `size` GiB over 3 partitions. */
+function dataset(size: number): Promise<Dataset> {
+  return generatedBackup({ directory: `backup-${size}GiB`, key: String(size), description: `${size} GiB backup`, partitionBytes: Math.round((size * GiB) / PARTITIONS) });
+}
+
+/** 3 partitions as small as the generator makes them, the first one's snapshot with one file of `size` GiB. */
+function largeFileDataset(size: number): Promise<Dataset> {
+  return generatedBackup({
+    directory: `large-file-${size}GiB`,
+    key: `large-file-${size}`,
+    description: `backup with one ${size} GiB snapshot file`,
+    partitionBytes: 0,
+    largeFileBytes: Math.round(size * GiB),
+  });
+}
+
+/** Generates a backup once, into `<workdir>/<directory>`; later runs reuse it. */
+async function generatedBackup(plan: { directory: string; key: string; description: string; partitionBytes: number; largeFileBytes?: number }): Promise<Dataset> {
+  const root = join(workdir, plan.directory);
   const marker = join(root, 'ready.json');
   const fsStore = join(root, 'fs-store');
+  const identity = { key: plan.key, description: plan.description, root, fsStore };
   if (existsSync(marker)) {
     const saved = JSON.parse(await readFile(marker, 'utf8'), (key, value) => (key === 'checkpointPosition' ? BigInt(value) : value));
-    return { sizeGiB: size, root, fsStore, ...saved };
+    return { ...identity, ...saved };
   }
   await rm(root, { recursive: true, force: true });
-  console.log(`Generating a ${size} GiB backup of ${PARTITIONS} partitions (128 MiB segments) in ${root} ...`);
+  console.log(`Generating a ${plan.description} of ${PARTITIONS} partitions (128 MiB segments) in ${root} ...`);
   const generated: GeneratedPartition[] = [];
   for (let partitionId = 1; partitionId <= PARTITIONS; partitionId++) {
-    const partition = await generatePartition(join(root, 'generated', String(partitionId)), partitionId, Math.round((size * GiB) / PARTITIONS), partitionId);
+    const largeFileBytes = partitionId === 1 ? (plan.largeFileBytes ?? 0) : 0;
+    const partition = await generatePartition(join(root, 'generated', String(partitionId)), partitionId, plan.partitionBytes, partitionId, largeFileBytes);
     generated.push(partition);
     await writeFilesystemBackup(fsStore, {
       partitionId,
@@ -166,7 +216,7 @@ async function dataset(size: number): Promise<Dataset> {
   }
   const bytes = await treeBytes(fsStore);
   await writeFile(marker, JSON.stringify({ generated, bytes }, (_, value) => (typeof value === 'bigint' ? value.toString() : value)));
-  return { sizeGiB: size, root, generated, fsStore, bytes };
+  return { ...identity, generated, bytes };
 }
 
 /** Every stored file of a partition: where it was generated, its kind and name. */
@@ -177,6 +227,11 @@ function filesOf(partition: GeneratedPartition) {
     { kind: 'snapshot' as const, name: partition.checksumFile, path: join(partition.directory, 'snapshots', partition.checksumFile) },
     ...partition.segmentFiles.map((name) => ({ kind: 'segments' as const, name, path: join(partition.directory, name) })),
   ];
+}
+
+/** Where the zstd variant's compressed copy of a file is kept (it exists only for files over 8 MiB). */
+function compressedCopyOf(data: Dataset, partition: GeneratedPartition, file: ReturnType<typeof filesOf>[number]): string {
+  return join(data.root, 'zstd-objects', `${partition.partitionId}-${file.kind}-${file.name}.zst`);
 }
 
 async function treeBytes(directory: string): Promise<number> {
@@ -230,25 +285,34 @@ async function startS3rver(): Promise<S3Server> {
   return { endpoint, process: server, client };
 }
 
+/** A backup as uploaded: every file as it is, or (`zstd`) as a broker with compression on stores it. */
+type Variant = 'raw' | 'zstd';
+
+function prefixOf(data: Dataset, variant: Variant): string {
+  return `${variant}-${data.key}`;
+}
+
 /**
- * Uploads the backup under `<prefix>/` as an 8.5 broker does: keys `P/C/N/{snapshot,segments}/…`
+ * Uploads the backup under `<variant>-<key>/` as an 8.5 broker does: keys `P/C/N/{snapshot,segments}/…`
  * and the 8.5 manifest, with files larger than 8 MiB compressed with zstd (level 3, streamed)
- * when `compress` is set. Done once per data set and variant; a marker object records it.
+ * for the `zstd` variant. Done once per data set and variant; a marker object records it.
+ * Returns the prefix.
  */
-async function uploadVariant(s3: S3Server, data: Dataset, prefix: string, compress: boolean): Promise<void> {
+async function uploadVariant(s3: S3Server, data: Dataset, variant: Variant): Promise<string> {
+  const prefix = prefixOf(data, variant);
   const markerFile = join(workdir, 's3rver', `${prefix}.uploaded`);
-  if (existsSync(markerFile)) return;
-  console.log(`Uploading the ${data.sizeGiB} GiB backup to s3rver under ${prefix}/ (${compress ? 'zstd' : 'uncompressed'}) ...`);
+  if (existsSync(markerFile)) return prefix;
+  console.log(`Uploading the ${data.description} to s3rver under ${prefix}/ ...`);
   for (const partition of data.generated) {
     const base = `${prefix}/${partition.partitionId}/${BACKUP_ID}/0`;
     const fileSets: Record<'snapshot' | 'segments', Record<string, { compressionAlgorithm?: string }>> = { snapshot: {}, segments: {} };
     for (const file of filesOf(partition)) {
       const size = (await stat(file.path)).size;
       let body = file.path;
-      const compressed = compress && size > COMPRESSION_THRESHOLD;
+      const compressed = variant === 'zstd' && size > COMPRESSION_THRESHOLD;
       if (compressed) {
         // Kept: the decompression comparison reads them (zstd level 3, streamed, no content size).
-        body = join(data.root, 'zstd-objects', `${partition.partitionId}-${file.kind}-${file.name}.zst`);
+        body = compressedCopyOf(data, partition, file);
         await mkdir(dirname(body), { recursive: true });
         if (!existsSync(body)) await pipeline(createReadStream(file.path), createZstdCompress(), createWriteStream(body));
       }
@@ -276,6 +340,7 @@ async function uploadVariant(s3: S3Server, data: Dataset, prefix: string, compre
     await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${base}/manifest.json`, Body: JSON.stringify(manifest) }));
   }
   await writeFile(markerFile, '');
+  return prefix;
 }
 
 // ---- the agent ------------------------------------------------------------------------------
@@ -292,13 +357,14 @@ function filesystemEnv(data: Dataset): Record<string, string> {
   return { ...baseEnv, ZEEBE_BROKER_DATA_BACKUP_STORE: 'FILESYSTEM', ZEEBE_BROKER_DATA_BACKUP_FILESYSTEM_BASEPATH: data.fsStore };
 }
 
-function s3Env(s3: S3Server, prefix: string): Record<string, string> {
+/** The agent's S3 settings; `endpoint` is s3rver's, or the shaping proxy's in front of it. */
+function s3Env(endpoint: string, prefix: string): Record<string, string> {
   return {
     ...baseEnv,
     ZEEBE_BROKER_DATA_BACKUP_STORE: 'S3',
     ZEEBE_BROKER_DATA_BACKUP_S3_BUCKETNAME: BUCKET,
     ZEEBE_BROKER_DATA_BACKUP_S3_BASEPATH: prefix,
-    ZEEBE_BROKER_DATA_BACKUP_S3_ENDPOINT: s3.endpoint,
+    ZEEBE_BROKER_DATA_BACKUP_S3_ENDPOINT: endpoint,
     ZEEBE_BROKER_DATA_BACKUP_S3_REGION: 'us-east-1',
     ZEEBE_BROKER_DATA_BACKUP_S3_FORCEPATHSTYLEACCESS: 'true',
     ZEEBE_BROKER_DATA_BACKUP_S3_ACCESSKEY: 'S3RVER',
@@ -307,16 +373,19 @@ function s3Env(s3: S3Server, prefix: string): Record<string, string> {
 }
 
 const output = () => join(workdir, 'out');
+/** Every agent restore's peak RSS, for the target that holds in every run. */
+const agentPeaksMiB: number[] = [];
 
 /** One restore into a fresh data directory, from a cold cache; it must end with success. */
-async function restore(env: Record<string, string>, extraArgs: string[] = []): Promise<Run> {
+async function restore(env: Record<string, string>, data: Dataset, extraArgs: string[] = []): Promise<Run> {
   await rm(output(), { recursive: true, force: true });
   coldStart();
-  const run = await timed(agent, [`--backupId=${BACKUP_ID}`, ...extraArgs], { env: { ...env, ZEEBE_BROKER_DATA_DIRECTORY: output() } });
-  if (!run.stdout.trimEnd().endsWith(`Successfully restored broker from backup ${BACKUP_ID}`)) {
-    throw new Error(`The restore did not succeed:\n${run.stdout.slice(-3000)}`);
+  const { run, stdout } = await timed(agent, [`--backupId=${BACKUP_ID}`, ...extraArgs], { env: { ...env, ZEEBE_BROKER_DATA_DIRECTORY: output() } });
+  if (!stdout.trimEnd().endsWith(`Successfully restored broker from backup ${BACKUP_ID}`)) {
+    throw new Error(`The restore did not succeed:\n${stdout.slice(-3000)}`);
   }
-  return { seconds: run.seconds, ...(run.peakRssMiB ? { peakRssMiB: run.peakRssMiB } : {}) };
+  if (run.peakRssMiB !== undefined) agentPeaksMiB.push(run.peakRssMiB);
+  return { ...run, bytes: data.bytes };
 }
 
 /** The agent's file transfers at once for a store: its default, or --fs-concurrency/--s3-concurrency. */
@@ -329,53 +398,104 @@ function concurrencyArgs(store: 'fs' | 's3'): string[] {
   return args[`${store}-concurrency`] ? [`--concurrency=${agentConcurrency(store)}`] : [];
 }
 
-// ---- the sections ---------------------------------------------------------------------------
+// ---- results and targets ------------------------------------------------------------------
+
+/** A bound from issue 14 (or an earlier one) on a ratio, or on a measurement itself. */
+interface Target {
+  bound: '≤' | '≥';
+  limit: number;
+}
+
+const atMost = (limit: number): Target => ({ bound: '≤', limit });
+const atLeast = (limit: number): Target => ({ bound: '≥', limit });
+
+interface BaselineTargets {
+  /** On agent ÷ baseline. */
+  target?: Target;
+  /** On agent ÷ (baseline followed by `sync`). */
+  syncedTarget?: Target;
+  /** On agent ÷ baseline CPU seconds per GiB. */
+  cpuTarget?: Target;
+}
+
+interface Baseline extends BaselineTargets {
+  name: string;
+  runs: Run[];
+  /** The same restores followed by `sync`, as the agent makes every file durable and cp and rclone do not. */
+  synced: Run[];
+}
+
+function baseline(name: string, targets: BaselineTargets = {}): Baseline {
+  return { name, runs: [], synced: [], ...targets };
+}
 
 interface Comparison {
   name: string;
+  /** What is compared: wall time, a rate (higher is better) or peak RSS. */
+  metric: 'seconds' | 'MiB/s' | 'peak RSS MiB';
   agent: Run[];
-  baseline?: { name: string; runs: Run[]; note?: string };
-  /** The same baseline followed by `sync`, as the agent makes its files durable and cp does not. */
-  baselineSynced?: Run[];
-  target?: string;
-  extra?: Record<string, unknown>;
+  baselines: Baseline[];
+  /** On the agent's own median, where there is nothing to compare with. */
+  target?: Target;
 }
 
 const results: Comparison[] = [];
 
-async function benchFilesystem(data: Dataset): Promise<void> {
-  const agentRuns: Run[] = [];
-  const cpRuns: Run[] = [];
-  const cpSynced: Run[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    agentRuns.push(await restore(filesystemEnv(data), concurrencyArgs('fs')));
-    if (tools.cp) {
-      await rm(output(), { recursive: true, force: true });
-      coldStart();
-      const started = performance.now();
-      const run = await timed('cp', ['-r', data.fsStore, output()]);
-      execFileSync('sync');
-      cpRuns.push(run);
-      cpSynced.push({ seconds: (performance.now() - started) / 1000 });
-    }
-    console.log(`  fs #${i + 1}: agent ${agentRuns.at(-1)!.seconds.toFixed(2)} s, cp -r ${cpRuns.at(-1)?.seconds.toFixed(2) ?? '-'} s`);
-  }
-  results.push({
-    name: 'filesystem restore',
-    agent: agentRuns,
-    ...(tools.cp ? { baseline: { name: 'cp -r', runs: cpRuns }, baselineSynced: cpSynced } : {}),
-    target: '≤ 1.3',
-  });
+function valueOf(run: Run, metric: Comparison['metric']): number {
+  if (metric === 'MiB/s') return run.bytes! / MiB / run.seconds;
+  if (metric === 'peak RSS MiB') return run.peakRssMiB ?? Number.NaN;
+  return run.seconds;
 }
 
-function rcloneEnv(s3: S3Server): NodeJS.ProcessEnv {
+/** The median CPU seconds per GiB restored; NaN where runs lack CPU times (no GNU time). */
+function cpuSecondsPerGiB(runs: Run[]): number {
+  if (!runs.every((run) => run.cpuSeconds !== undefined && run.bytes)) return Number.NaN;
+  return median(runs.map((run) => run.cpuSeconds! / (run.bytes! / GiB)));
+}
+
+// ---- restores side by side ----------------------------------------------------------------
+
+type Step = () => Promise<Run>;
+/** A baseline and the steps of one of its restores. */
+type Contender = { baseline: Baseline; steps: Step[] };
+
+/**
+ * One baseline restore into a fresh output directory from a cold cache: its steps one after the
+ * other, timed together (their CPU times added up), then the same followed by `sync`.
+ */
+async function baselineRestore(into: Baseline, steps: Step[], data: Dataset): Promise<void> {
+  await rm(output(), { recursive: true, force: true });
+  coldStart();
+  const started = performance.now();
+  const parts: Run[] = [];
+  for (const step of steps) parts.push(await step());
+  const seconds = (performance.now() - started) / 1000;
+  execFileSync('sync');
+  into.synced.push({ seconds: (performance.now() - started) / 1000 });
+  const cpu = parts.every((part) => part.cpuSeconds !== undefined) ? { cpuSeconds: parts.reduce((sum, part) => sum + part.cpuSeconds!, 0) } : {};
+  into.runs.push({ seconds, bytes: data.bytes, ...cpu });
+}
+
+/** Per repetition the agent's restore, then every baseline's (those whose tools are installed). */
+async function compareRestores(name: string, data: Dataset, agentRestore: Step, baselines: Contender[]): Promise<void> {
+  const agentRuns: Run[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    agentRuns.push(await agentRestore());
+    for (const { baseline, steps } of baselines) await baselineRestore(baseline, steps, data);
+    const times = [`agent ${agentRuns.at(-1)!.seconds.toFixed(2)} s`, ...baselines.map(({ baseline }) => `${baseline.name} ${baseline.runs.at(-1)!.seconds.toFixed(2)} s`)];
+    console.log(`  ${name} #${i + 1}: ${times.join(', ')}`);
+  }
+  results.push({ name, metric: 'seconds', agent: agentRuns, baselines: baselines.map(({ baseline }) => baseline) });
+}
+
+function rcloneEnv(endpoint: string): NodeJS.ProcessEnv {
   // A clean environment: the machine's AWS_CA_BUNDLE, say, makes rclone 1.60 refuse plain HTTP.
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: workdir,
     RCLONE_CONFIG_BENCH_TYPE: 's3',
     RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
-    RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint,
+    RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
     RCLONE_CONFIG_BENCH_REGION: 'us-east-1',
     RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: 'S3RVER',
     RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: 'S3RVER',
@@ -383,48 +503,52 @@ function rcloneEnv(s3: S3Server): NodeJS.ProcessEnv {
   };
 }
 
-function rclone(s3: S3Server, prefix: string): Promise<Run> {
+/** rclone with as many transfers (and checkers) as the agent's S3 restore. */
+function matchedConcurrency(): string[] {
   const transfers = String(agentConcurrency('s3'));
+  return ['--transfers', transfers, '--checkers', transfers];
+}
+
+/**
+ * What an operator would run instead of the agent: `rclone copy` of the variant with `flags` and
+ * then, for zstd, `zstd -d` of every object stored compressed, in place, one by one.
+ */
+function rcloneRestore(endpoint: string, data: Dataset, variant: Variant, flags: string[], targets: BaselineTargets = {}): Contender {
+  const name = `rclone copy ${flags.length ? flags.join(' ') : '(its defaults)'}${variant === 'zstd' ? ' + zstd -d' : ''}`;
   // --fast-list: one recursive listing. s3rver answers listings with a delimiter without the
   // deeper prefixes, so rclone's default directory-by-directory walk would find nothing.
-  return timed('rclone', ['copy', '--fast-list', `bench:${BUCKET}/${prefix}`, output(), '--transfers', transfers, '--checkers', transfers], {
-    env: rcloneEnv(s3),
-  });
+  const copy: Step = async () =>
+    (await timed('rclone', ['copy', '--fast-list', `bench:${BUCKET}/${prefixOf(data, variant)}`, output(), ...flags], { env: rcloneEnv(endpoint) })).run;
+  const decompress: Step = async () =>
+    (await timed('sh', ['-c', 'for f in "$@"; do zstd -d -q -f "$f" -o "$f.d" && mv "$f.d" "$f" || exit 1; done', 'sh', ...fetchedCompressedFiles(data)])).run;
+  return { baseline: baseline(name, targets), steps: variant === 'zstd' ? [copy, decompress] : [copy] };
+}
+
+/** The agent restoring an uploaded variant from `endpoint`, against `rclone` restores of the same objects. */
+function compareWithRclone(name: string, endpoint: string, data: Dataset, variant: Variant, rclones: Contender[]): Promise<void> {
+  const installed = tools.rclone && (variant === 'raw' || tools.zstd);
+  return compareRestores(name, data, () => restore(s3Env(endpoint, prefixOf(data, variant)), data, concurrencyArgs('s3')), installed ? rclones : []);
+}
+
+// ---- the sections ---------------------------------------------------------------------------
+
+async function benchFilesystem(data: Dataset): Promise<void> {
+  const cp = { baseline: baseline('cp -r', { target: atMost(1.3) }), steps: [async () => (await timed('cp', ['-r', data.fsStore, output()])).run] };
+  await compareRestores('filesystem restore', data, () => restore(filesystemEnv(data), data, concurrencyArgs('fs')), tools.cp ? [cp] : []);
 }
 
 async function benchS3(s3: S3Server, data: Dataset): Promise<void> {
-  const prefix = `raw-${data.sizeGiB}`;
-  await uploadVariant(s3, data, prefix, false);
-  const agentRuns: Run[] = [];
-  const rcloneRuns: Run[] = [];
-  const rcloneSynced: Run[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    agentRuns.push(await restore(s3Env(s3, prefix), concurrencyArgs('s3')));
-    if (tools.rclone) {
-      await rm(output(), { recursive: true, force: true });
-      coldStart();
-      const started = performance.now();
-      rcloneRuns.push(await rclone(s3, prefix));
-      execFileSync('sync');
-      rcloneSynced.push({ seconds: (performance.now() - started) / 1000 });
-    }
-    console.log(`  s3 #${i + 1}: agent ${agentRuns.at(-1)!.seconds.toFixed(2)} s, rclone ${rcloneRuns.at(-1)?.seconds.toFixed(2) ?? '-'} s`);
-  }
-  results.push({
-    name: 'S3 restore',
-    agent: agentRuns,
-    ...(tools.rclone
-      ? { baseline: { name: `rclone copy --transfers ${agentConcurrency('s3')}`, runs: rcloneRuns }, baselineSynced: rcloneSynced }
-      : {}),
-    target: '≤ 1.0',
-  });
+  await uploadVariant(s3, data, 'raw');
+  await compareWithRclone('S3 restore', s3.endpoint, data, 'raw', [
+    rcloneRestore(s3.endpoint, data, 'raw', matchedConcurrency(), { target: atMost(1.0), cpuTarget: atMost(1.3) }),
+  ]);
 }
 
 /** Where rclone put the objects of the zstd variant that are stored compressed. */
 function fetchedCompressedFiles(data: Dataset): string[] {
   return data.generated.flatMap((partition) =>
     filesOf(partition).flatMap((file) =>
-      existsSync(join(data.root, 'zstd-objects', `${partition.partitionId}-${file.kind}-${file.name}.zst`))
+      existsSync(compressedCopyOf(data, partition, file))
         ? [join(output(), String(partition.partitionId), String(BACKUP_ID), '0', file.kind, file.name)]
         : [],
     ),
@@ -432,140 +556,137 @@ function fetchedCompressedFiles(data: Dataset): string[] {
 }
 
 async function benchZstd(s3: S3Server, data: Dataset): Promise<void> {
-  const prefix = `zstd-${data.sizeGiB}`;
-  await uploadVariant(s3, data, prefix, true);
+  await uploadVariant(s3, data, 'zstd');
+  await compareWithRclone('zstd S3 restore', s3.endpoint, data, 'zstd', [
+    rcloneRestore(s3.endpoint, data, 'zstd', matchedConcurrency(), { syncedTarget: atMost(1.0), cpuTarget: atMost(1.3) }),
+  ]);
+  if (tools.zstd) await benchDecompression(data);
+}
+
+/**
+ * Decompression alone: the same compressed files, read cold, decoded into files in memory
+ * (/dev/shm: the disk is measured above). First one stream each, one file after the other; then as
+ * many files at once as there are CPUs, as the agent decompresses during a restore, against as
+ * many `zstd -d` processes.
+ */
+async function benchDecompression(data: Dataset): Promise<void> {
+  const decodedDirectory = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : workdir, 'zeebe-restore-bench-decoded-'));
+  const emptyDirectory = (directory: string) => rm(directory, { recursive: true, force: true }).then(() => mkdir(directory));
   const objects = join(data.root, 'zstd-objects');
   const compressed = (await readdir(objects)).sort().map((name) => join(objects, name));
   let decompressedBytes = 0;
   for (const partition of data.generated) {
     for (const file of filesOf(partition)) {
-      if (existsSync(join(objects, `${partition.partitionId}-${file.kind}-${file.name}.zst`))) decompressedBytes += (await stat(file.path)).size;
+      if (existsSync(compressedCopyOf(data, partition, file))) decompressedBytes += (await stat(file.path)).size;
     }
   }
-  const agentRuns: Run[] = [];
-  const baselineRuns: Run[] = [];
-  const baselineSynced: Run[] = [];
-  const cliRates: number[] = [];
-  const agentRates: number[] = [];
-  const parallelCliRates: number[] = [];
-  const parallelAgentRates: number[] = [];
-  const canCompare = tools.rclone && tools.zstd;
+  const parallel = cpus().length;
+  const oneStream = { agent: [] as Run[], cli: baseline('zstd -d', { target: atLeast(0.8) }) };
+  const atOnce = { agent: [] as Run[], cli: baseline(`${parallel} × zstd -d`, { target: atLeast(0.9) }) };
+  const zstdCli = async (script: string) => {
+    coldStart();
+    const run = { ...(await timed('sh', ['-c', script, 'sh', decodedDirectory, ...compressed])).run, bytes: decompressedBytes };
+    await emptyDirectory(decodedDirectory);
+    return run;
+  };
+  const agent = (parallel: number) => {
+    coldStart();
+    const run = agentDecompression(compressed, decodedDirectory, parallel);
+    return emptyDirectory(decodedDirectory).then(() => run);
+  };
+  const rate = (runs: Run[]) => `${valueOf(runs.at(-1)!, 'MiB/s').toFixed(0)} MiB/s`;
   for (let i = 0; i < repetitions; i++) {
-    agentRuns.push(await restore(s3Env(s3, prefix), concurrencyArgs('s3')));
-    if (canCompare) {
-      await rm(output(), { recursive: true, force: true });
-      coldStart();
-      const started = performance.now();
-      await rclone(s3, prefix);
-      // What an operator would script: zstd -d every compressed object in place, one by one.
-      const loop = 'for f in "$@"; do zstd -d -q -f "$f" -o "$f.d" && mv "$f.d" "$f" || exit 1; done';
-      await timed('sh', ['-c', loop, 'sh', ...fetchedCompressedFiles(data)]);
-      baselineRuns.push({ seconds: (performance.now() - started) / 1000 });
-      execFileSync('sync');
-      baselineSynced.push({ seconds: (performance.now() - started) / 1000 });
-    }
-    if (tools.zstd) {
-      // Decompression alone: the same compressed files, read cold, output discarded (the disk is
-      // measured above). First one stream each, one file after the other; then as many files at
-      // once as there are CPUs, as the agent decompresses during a restore (on libuv's pool),
-      // against as many zstd -d processes.
-      coldStart();
-      const cli = await timed('sh', ['-c', 'zstd -d -q -c "$@" > /dev/null', 'sh', ...compressed]);
-      cliRates.push(decompressedBytes / MiB / cli.seconds);
-      coldStart();
-      agentRates.push(agentDecompressionRate(compressed, 1));
-      coldStart();
-      const parallelCli = await timed('sh', [
-        '-c',
-        `printf '%s\\0' "$@" | xargs -0 -P ${cpus().length} -n 1 sh -c 'zstd -d -q -c "$0" > /dev/null'`,
-        'sh',
-        ...compressed,
-      ]);
-      parallelCliRates.push(decompressedBytes / MiB / parallelCli.seconds);
-      coldStart();
-      parallelAgentRates.push(agentDecompressionRate(compressed, cpus().length));
-    }
+    const into = 'out=$1; shift;';
+    oneStream.cli.runs.push(await zstdCli(`${into} for f in "$@"; do zstd -d -q -f "$f" -o "$out/$(basename "$f")" || exit 1; done`));
+    oneStream.agent.push(await agent(1));
+    atOnce.cli.runs.push(
+      await zstdCli(`${into} printf '%s\\0' "$@" | xargs -0 -P ${parallel} -n 1 sh -c 'zstd -d -q -f "$1" -o "$0/$(basename "$1")"' "$out"`),
+    );
+    atOnce.agent.push(await agent(parallel));
     console.log(
-      `  zstd #${i + 1}: agent ${agentRuns.at(-1)!.seconds.toFixed(2)} s, rclone + zstd -d ${baselineRuns.at(-1)?.seconds.toFixed(2) ?? '-'} s; ` +
-        `decompression: agent ${agentRates.at(-1)?.toFixed(0) ?? '-'} MiB/s, zstd -d ${cliRates.at(-1)?.toFixed(0) ?? '-'} MiB/s; ` +
-        `${cpus().length} at once: agent ${parallelAgentRates.at(-1)?.toFixed(0) ?? '-'} MiB/s, zstd -d ${parallelCliRates.at(-1)?.toFixed(0) ?? '-'} MiB/s`,
+      `  zstd decompression #${i + 1}: agent ${rate(oneStream.agent)}, zstd -d ${rate(oneStream.cli.runs)}; ` +
+        `${parallel} at once: agent ${rate(atOnce.agent)}, zstd -d ${rate(atOnce.cli.runs)}`,
     );
   }
-  results.push({
-    name: 'zstd S3 restore',
-    agent: agentRuns,
-    ...(canCompare ? { baseline: { name: 'rclone copy + zstd -d', runs: baselineRuns }, baselineSynced } : {}),
-    target: '≤ 1.0',
-  });
-  if (tools.zstd) {
-    results.push({
-      name: 'zstd decompression MiB/s, 1 stream (higher is better)',
-      agent: agentRates.map((rate) => ({ seconds: rate })),
-      baseline: { name: 'zstd -d', runs: cliRates.map((rate) => ({ seconds: rate })) },
-      target: '≥ 0.75',
-    });
-    results.push({
-      name: `zstd decompression MiB/s, ${cpus().length} files at once`,
-      agent: parallelAgentRates.map((rate) => ({ seconds: rate })),
-      baseline: { name: `${cpus().length} × zstd -d`, runs: parallelCliRates.map((rate) => ({ seconds: rate })) },
-    });
+  await rm(decodedDirectory, { recursive: true, force: true });
+  results.push({ name: 'zstd decompression, 1 stream', metric: 'MiB/s', agent: oneStream.agent, baselines: [oneStream.cli] });
+  results.push({ name: `zstd decompression, ${parallel} files at once`, metric: 'MiB/s', agent: atOnce.agent, baselines: [atOnce.cli] });
+}
+
+/**
+ * The agent's own decoding path, as a restore uses it (from dist/): a decode worker decodes,
+ * checks the frames, writes the file and fdatasyncs it, fed by a file stream on the main thread,
+ * `parallel` files at once, in a child process of its own; its CPU time is the whole process's,
+ * all threads (the workers' included).
+ */
+function agentDecompression(files: string[], outputDirectory: string, parallel: number): Run {
+  const script = `
+    import { createReadStream } from 'node:fs';
+    import { basename, join } from 'node:path';
+    import { pipeline } from 'node:stream/promises';
+    import { WorkerDecodingSink } from ${JSON.stringify(join(projectRoot, 'dist/restore/decode-workers.js'))};
+    const [files, outputDirectory, parallel] = JSON.parse(process.argv[1]);
+    const started = performance.now();
+    const cpuBefore = process.cpuUsage();
+    let bytes = 0;
+    let next = 0;
+    const stream = async () => {
+      while (next < files.length) {
+        const file = files[next++];
+        const sink = new WorkerDecodingSink(join(outputDirectory, basename(file)));
+        await pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), sink);
+        bytes += sink.bytesWritten;
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, stream));
+    const cpu = process.cpuUsage(cpuBefore);
+    console.log(JSON.stringify({ bytes, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));
+  `;
+  return JSON.parse(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([files, outputDirectory, parallel])], { encoding: 'utf8' }),
+  );
+}
+
+/** The raw and the zstd backup through the shaping proxy, against rclone at its defaults and at the agent's concurrency. */
+async function benchShapedS3(s3: S3Server, shapedEndpoint: string, data: Dataset): Promise<void> {
+  for (const variant of ['raw', 'zstd'] as const) {
+    await uploadVariant(s3, data, variant);
+    await compareWithRclone(`${variant === 'zstd' ? 'zstd ' : ''}S3 restore, shaped`, shapedEndpoint, data, variant, [
+      rcloneRestore(shapedEndpoint, data, variant, [], { target: atMost(0.7) }),
+      rcloneRestore(shapedEndpoint, data, variant, matchedConcurrency(), { target: atMost(1.0), cpuTarget: atMost(1.3) }),
+    ]);
   }
 }
 
 /**
- * The agent's own decompressor, as the restore creates it (the compression registry from dist/),
- * on the same compressed files as `zstd -d`, `parallel` files at once, output discarded, in a
- * child process of its own. Returns decompressed MiB/s.
+ * The backup with one large snapshot file through the shaping proxy: a single connection's cap
+ * decides its time unless the object is fetched in ranges over several connections, as rclone's
+ * multi-thread streams do (its defaults: 4 streams for files over 256 MiB; a smaller large file
+ * lowers the cut-off to half its size, so that the streams are still used).
  */
-function agentDecompressionRate(files: string[], parallel: number): number {
-  const script = `
-    import { createReadStream } from 'node:fs';
-    import { Writable } from 'node:stream';
-    import { pipeline } from 'node:stream/promises';
-    import { decompressionFor } from ${JSON.stringify(join(projectRoot, 'dist/compression/registry.js'))};
-    const [files, parallel] = JSON.parse(process.argv[1]);
-    const started = performance.now();
-    let bytes = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < files.length) {
-        const file = files[next++];
-        const discard = new Writable({ write(chunk, _encoding, callback) { bytes += chunk.length; callback(); } });
-        await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), decompressionFor('zstd', file), discard);
-      }
-    };
-    await Promise.all(Array.from({ length: parallel }, worker));
-    console.log(JSON.stringify({ bytes, seconds: (performance.now() - started) / 1000 }));
-  `;
-  const result = JSON.parse(
-    execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([files, parallel])], { encoding: 'utf8' }),
-  );
-  return result.bytes / MiB / result.seconds;
+async function benchLargeFile(s3: S3Server, shapedEndpoint: string, data: Dataset): Promise<void> {
+  await uploadVariant(s3, data, 'raw');
+  const cutoffMiB = Math.min(256, Math.floor((largeFileGiB * 1024) / 2));
+  await compareWithRclone(`S3 restore, shaped, one ${largeFileGiB} GiB file`, shapedEndpoint, data, 'raw', [
+    rcloneRestore(shapedEndpoint, data, 'raw', ['--multi-thread-streams', '4', '--multi-thread-cutoff', `${cutoffMiB}Mi`], { target: atMost(1.0) }),
+    rcloneRestore(shapedEndpoint, data, 'raw', ['--multi-thread-streams', '0']),
+  ]);
 }
 
 async function benchMemory(s3: S3Server | undefined): Promise<void> {
   for (const store of s3 ? (['fs', 'zstd'] as const) : (['fs'] as const)) {
-    const peaks: Record<string, number[]> = {};
+    const fourGiB: Run[] = [];
+    const oneGiB = baseline('1 GiB backup', { target: atMost(1.1) });
     for (const size of [1, 4]) {
       const data = await dataset(size);
-      let env = filesystemEnv(data);
-      if (store === 'zstd') {
-        await uploadVariant(s3!, data, `zstd-${size}`, true);
-        env = s3Env(s3!, `zstd-${size}`);
-      }
-      peaks[size] = [];
+      const env = store === 'zstd' ? s3Env(s3!.endpoint, await uploadVariant(s3!, data, 'zstd')) : filesystemEnv(data);
       for (let i = 0; i < repetitions; i++) {
-        const run = await restore(env);
-        peaks[size].push(run.peakRssMiB ?? NaN);
+        const run = await restore(env, data);
+        (size === 1 ? oneGiB.runs : fourGiB).push(run);
         console.log(`  memory ${store} ${size} GiB #${i + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB`);
       }
     }
-    results.push({
-      name: `peak RSS MiB, ${store === 'fs' ? 'filesystem' : 'zstd S3'} (4 GiB vs 1 GiB)`,
-      agent: peaks[4]!.map((peak) => ({ seconds: peak })),
-      baseline: { name: '1 GiB backup', runs: peaks[1]!.map((peak) => ({ seconds: peak })) },
-      target: '≤ 1.1, and ≤ 200 MiB',
-    });
+    results.push({ name: `peak RSS, ${store === 'fs' ? 'filesystem' : 'zstd S3'}, 4 GiB backup`, metric: 'peak RSS MiB', agent: fourGiB, baselines: [oneGiB] });
   }
 }
 
@@ -573,41 +694,86 @@ async function benchStartup(): Promise<void> {
   const runs: Run[] = [];
   // Warm: start-up is what an operator sees on a second run; the first run is not counted.
   await timed(agent, ['--help'], { env: baseEnv });
-  for (let i = 0; i < Math.max(10, repetitions); i++) runs.push(await timed(agent, ['--help'], { env: baseEnv }));
-  results.push({ name: 'bin/restore --help, seconds', agent: runs, target: '≤ 0.3 s' });
+  for (let i = 0; i < Math.max(10, repetitions); i++) runs.push((await timed(agent, ['--help'], { env: baseEnv })).run);
+  results.push({ name: 'bin/restore --help', metric: 'seconds', agent: runs, baselines: [], target: atMost(0.3) });
 }
 
 // ---- report ---------------------------------------------------------------------------------
 
-function report(data: Dataset | undefined): void {
-  const rows: string[][] = [['measurement', 'agent (median)', 'baseline (median)', 'ratio', 'target', 'agent peak RSS']];
-  for (const result of results) {
-    const agentMedian = median(result.agent.map((run) => run.seconds));
-    const baselineMedian = result.baseline?.runs.length ? median(result.baseline.runs.map((run) => run.seconds)) : undefined;
-    const peaks = result.agent.map((run) => run.peakRssMiB).filter((peak): peak is number => peak !== undefined);
-    const isRate = result.name.includes('MiB');
-    const unit = result.name.includes('MiB/s') ? ' MiB/s' : result.name.includes('RSS') ? ' MiB' : ' s';
-    const format = (value: number) => `${value.toFixed(isRate ? 0 : 2)}${unit}`;
-    rows.push([
+interface Verdict {
+  what: string;
+  measured: number;
+  target: Target;
+  met: boolean;
+}
+
+function formatTarget(target: Target, unit = ''): string {
+  const limit = Number.isInteger(target.limit) && target.limit < 10 ? target.limit.toFixed(1) : String(target.limit);
+  return `${target.bound} ${limit}${unit}`;
+}
+
+/** Holds `measured` to `target`, records the verdict, and returns the table's cell for it. */
+function judge(verdicts: Verdict[], what: string, measured: number, target: Target | undefined, unit = ''): string {
+  if (!target) return '';
+  if (Number.isNaN(measured)) return `${formatTarget(target, unit)} not measured`;
+  const met = target.bound === '≤' ? measured <= target.limit : measured >= target.limit;
+  verdicts.push({ what, measured, target, met });
+  return `${formatTarget(target, unit)} ${met ? 'met' : 'MISSED'}`;
+}
+
+const TABLE_HEADER = ['measurement', 'median', 'agent ÷ this', 'target', 'CPU s/GiB', 'agent CPU ÷ this', 'agent peak RSS'];
+
+function decimals(value: number, digits: number): string {
+  return Number.isNaN(value) ? '-' : value.toFixed(digits);
+}
+
+/** A row for the agent, then one for each baseline and for the same followed by `sync`. */
+function comparisonRows(result: Comparison, verdicts: Verdict[]): string[][] {
+  const unit = { seconds: ' s', 'MiB/s': ' MiB/s', 'peak RSS MiB': ' MiB' }[result.metric];
+  const format = (value: number) => `${decimals(value, result.metric === 'seconds' ? 2 : 0)}${unit}`;
+  const medianOf = (runs: Run[]) => median(runs.map((run) => valueOf(run, result.metric)));
+  const agentValue = medianOf(result.agent);
+  const agentCpu = cpuSecondsPerGiB(result.agent);
+  const peaks = result.agent.flatMap((run) => (run.peakRssMiB === undefined ? [] : [run.peakRssMiB]));
+  const rows = [
+    [
       result.name,
-      format(agentMedian),
-      baselineMedian === undefined ? 'skipped' : `${format(baselineMedian)} (${result.baseline!.name})`,
-      baselineMedian === undefined ? '' : (agentMedian / baselineMedian).toFixed(2),
-      result.target ?? '',
-      peaks.length ? `${median(peaks).toFixed(0)} MiB` : '',
-    ]);
-    if (result.baselineSynced?.length) {
-      const synced = median(result.baselineSynced.map((run) => run.seconds));
-      rows.push([`  same, baseline followed by sync`, '', format(synced), (agentMedian / synced).toFixed(2), '', '']);
-    }
+      format(agentValue),
+      '',
+      judge(verdicts, `${result.name}: the agent's median`, agentValue, result.target, unit),
+      decimals(agentCpu, 2),
+      '',
+      peaks.length ? `${median(peaks).toFixed(0)} MiB (max ${Math.max(...peaks).toFixed(0)})` : '',
+    ],
+  ];
+  for (const base of result.baselines.filter((candidate) => candidate.runs.length)) {
+    const ratio = agentValue / medianOf(base.runs);
+    const timeVerdict = judge(verdicts, `${result.name}: agent ÷ ${base.name}`, ratio, base.target);
+    const cpu = cpuSecondsPerGiB(base.runs);
+    const cpuVerdict = judge(verdicts, `${result.name}: agent CPU per GiB ÷ ${base.name}'s`, agentCpu / cpu, base.cpuTarget);
+    rows.push([`  vs ${base.name}`, format(medianOf(base.runs)), decimals(ratio, 2), timeVerdict, decimals(cpu, 2), `${decimals(agentCpu / cpu, 2)}${cpuVerdict && `  ${cpuVerdict}`}`, '']);
+    if (!base.synced.length) continue;
+    const syncedRatio = agentValue / medianOf(base.synced);
+    const syncedVerdict = judge(verdicts, `${result.name}: agent ÷ (${base.name}, then sync)`, syncedRatio, base.syncedTarget);
+    rows.push([`  vs ${base.name}, then sync`, format(medianOf(base.synced)), decimals(syncedRatio, 2), syncedVerdict, '', '', '']);
   }
+  return rows;
+}
+
+function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   console.log();
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+}
+
+/** What the numbers were measured on, and how far to trust them. */
+function printConditions(datasets: Dataset[], shaping: string): void {
+  const backups = datasets.map((data) => `${data.description}: ${(data.bytes / GiB).toFixed(2)} GiB in ${PARTITIONS} partitions; `).join('');
   console.log(
-    `\nBackup: ${data ? `${(data.bytes / GiB).toFixed(2)} GiB in ${PARTITIONS} partitions` : '-'}; ${repetitions} repetitions; ` +
-      `${dropCaches ? 'page cache dropped before every run' : 'WARM page cache (not permitted to drop it)'}; ` +
-      `${cpus().length} CPUs, ${(totalmem() / GiB).toFixed(0)} GiB RAM. Ratios are agent / baseline (for rates, agent / zstd).`,
+    `\n${backups}${repetitions} repetitions; ${dropCaches ? 'page cache dropped before every run' : 'WARM page cache (not permitted to drop it)'}; ` +
+      `${cpus().length} CPUs, ${(totalmem() / GiB).toFixed(0)} GiB RAM.${shaping ? ` Shaped: ${shaping}.` : ''}\n` +
+      'Ratios are agent ÷ baseline, of medians (for MiB/s higher is better, so those targets are ≥). CPU s/GiB: user + system CPU ' +
+      "seconds per GiB of the backup's files (per GiB decompressed, for decompression alone); a baseline of several steps adds them up.",
   );
   const [loadBefore] = loadAtStart;
   const [loadAfter] = loadavg();
@@ -619,6 +785,27 @@ function report(data: Dataset | undefined): void {
   }
 }
 
+function printVerdicts(verdicts: Verdict[]): void {
+  const met = verdicts.filter((verdict) => verdict.met).length;
+  console.log(`\nTargets (issue 14 and earlier): ${met} met, ${verdicts.length - met} missed`);
+  for (const verdict of verdicts) {
+    console.log(`  ${verdict.met ? 'met   ' : 'MISSED'}  ${verdict.what}: ${verdict.measured.toFixed(2)}, target ${formatTarget(verdict.target)}`);
+  }
+}
+
+/** Prints the table, the conditions and every target's verdict; returns the verdicts. */
+function report(datasets: Dataset[], shaping: string): Verdict[] {
+  const verdicts: Verdict[] = [];
+  const rows = [TABLE_HEADER, ...results.flatMap((result) => comparisonRows(result, verdicts))];
+  if (agentPeaksMiB.length) {
+    judge(verdicts, `peak RSS of every agent restore (the largest of ${agentPeaksMiB.length}), MiB`, Math.max(...agentPeaksMiB), atMost(PEAK_RSS_LIMIT_MIB));
+  }
+  printTable(rows);
+  printConditions(datasets, shaping);
+  printVerdicts(verdicts);
+  return verdicts;
+}
+
 const loadAtStart = loadavg();
 
 async function main(): Promise<void> {
@@ -627,20 +814,27 @@ async function main(): Promise<void> {
   }
   if (!existsSync(join(projectRoot, 'dist/cli/entry.js'))) throw new Error('Run `npm run build` first (npm run bench does).');
   await mkdir(workdir, { recursive: true });
-  const needsS3 = only.has('s3') || only.has('zstd') || only.has('memory');
-  const data = only.has('fs') || only.has('s3') || only.has('zstd') ? await dataset(sizeGiB) : undefined;
+  const shaped = only.has('s3-shaped') || only.has('large-file');
+  const needsS3 = shaped || only.has('s3') || only.has('zstd') || only.has('memory');
+  const data = ['fs', 's3', 'zstd', 's3-shaped'].some((section) => only.has(section as Section)) ? await dataset(sizeGiB) : undefined;
+  const largeFileData = only.has('large-file') ? await largeFileDataset(largeFileGiB) : undefined;
   const s3 = needsS3 ? await startS3rver() : undefined;
+  const proxy = shaped ? await startShapingProxy(s3!.endpoint, { latencyMs: shape.latencyMs, bytesPerSecond: shape.connectionMiBps * MiB }) : undefined;
   try {
     if (only.has('startup')) await benchStartup();
     if (only.has('fs')) await benchFilesystem(data!);
     if (only.has('s3')) await benchS3(s3!, data!);
     if (only.has('zstd')) await benchZstd(s3!, data!);
+    if (only.has('s3-shaped')) await benchShapedS3(s3!, proxy!.endpoint, data!);
+    if (only.has('large-file')) await benchLargeFile(s3!, proxy!.endpoint, largeFileData!);
     if (only.has('memory')) await benchMemory(s3);
   } finally {
+    await proxy?.close();
     s3?.process.kill();
     await rm(output(), { recursive: true, force: true });
   }
-  report(data);
+  const datasets = [data, largeFileData].filter((set) => set !== undefined);
+  const verdicts = report(datasets, proxy ? `${shape.latencyMs} ms first-byte latency per request, ${shape.connectionMiBps} MiB/s per connection` : '');
   const resultsDirectory = join(projectRoot, 'bench/results');
   await mkdir(resultsDirectory, { recursive: true });
   const file = join(resultsDirectory, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -649,13 +843,15 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         date: new Date().toISOString(),
-        options: { sizeGiB, repetitions, only: [...only], agent, workdir },
+        options: { sizeGiB, repetitions, only: [...only], agent, workdir, shape, largeFileGiB },
         machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemoryGiB: totalmem() / GiB, node: process.version },
         loadAverage: { start: loadAtStart, end: loadavg() },
         cacheDropped: dropCaches,
-        backupBytes: data?.bytes,
+        backups: datasets.map(({ description, bytes }) => ({ description, bytes })),
         tools,
         results,
+        agentPeaksMiB,
+        verdicts,
       },
       null,
       2,

@@ -2,7 +2,9 @@
  * Which zstd decoder should restore compressed segments? Measures, on a segment-like file
  * compressed the way brokers compress (a zstd stream without content size, level 3):
  *
- * - node:zlib `createZstdDecompress`, streamed, with the agent's 1 MiB chunks and with the default;
+ * - zstd-napi (libzstd through Node-API) in the agent's decode worker, which also writes the file;
+ * - node:zlib `createZstdDecompress`, streamed, with the agent's 1 MiB chunks (its fallback) and
+ *   with the default;
  * - `@mongodb-js/zstd` `decompress` (the design card's choice): its API takes and returns whole
  *   buffers, so the file and its decompressed form must both fit in memory;
  * - the `zstd -d` command line tool, as the baseline of what the library can do.
@@ -24,12 +26,21 @@ import { fileURLToPath } from 'node:url';
 import { constants, createZstdCompress, createZstdDecompress } from 'node:zlib';
 
 const MiB = 1024 * 1024;
+const decodeWorkers = fileURLToPath(new URL('../dist/restore/decode-workers.js', import.meta.url));
 
 type Measurement = { seconds: number; peakRssMiB: number | undefined };
 
 /** The decoders, each a function run inside its own child process. */
 const decoders: Record<string, { available: () => string | undefined; run: (input: string, output: string) => Promise<void> }> = {
-  'node:zlib stream, 1 MiB chunks (agent)': {
+  'zstd-napi in a decode worker (agent)': {
+    available: () => (existsSync(decodeWorkers) ? undefined : 'run `npm run build` first'),
+    run: async (input, output) => {
+      const { WorkerDecodingSink } = await import(decodeWorkers);
+      await rm(output, { force: true });
+      await pipeline(createReadStream(input, { highWaterMark: 256 * 1024 }), new WorkerDecodingSink(output));
+    },
+  },
+  'node:zlib stream, 1 MiB chunks (agent without zstd-napi)': {
     available: () => undefined,
     run: (input, output) =>
       pipeline(createReadStream(input, { highWaterMark: MiB }), createZstdDecompress({ chunkSize: MiB }), createWriteStream(output)),

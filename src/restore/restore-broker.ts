@@ -15,7 +15,8 @@ import { checkRestoredLayout } from './broker-readiness.js';
 import { restoreChain } from './restore-chain.js';
 import { type PartitionResult, restorePartition } from './restore-partition.js';
 import type { RestoreRecord } from './restore-record.js';
-import { type PartitionPlan, planPartitions } from './restore-plan.js';
+import { filesOfChain, type PartitionPlan, planPartitions } from './restore-plan.js';
+import { warnIfZstdDecodesSlowly } from './transfer-file.js';
 import { RestoreWorkspace } from './workspace.js';
 
 export interface RestoreRequest {
@@ -64,6 +65,7 @@ export async function restoreBroker(request: RestoreRequest): Promise<RestoreOut
   await checkDataDirectory(config.dataDirectory, config.restore.ignoreFilesInTarget);
   const resolved = await resolveTarget(store, config, partitionIds, target, log);
   const partitions = await planPartitions(store, config, resolved.chains, log);
+  warnIfZstdDecodesSlowly(partitions.flatMap(({ chain }) => filesOfChain(chain).map(({ file }) => file.compression)), log);
   const progress = new TransferProgress(new Map(partitions.map(({ partitionId, storedBytes }) => [partitionId, storedBytes])));
   request.onProgress?.(progress);
   const trackedStore = progress.track(store);
@@ -78,7 +80,7 @@ export async function restoreBroker(request: RestoreRequest): Promise<RestoreOut
     const results = await runAll(
       partitions.map(({ partitionId, chain }) => async () => {
         const job = { store: trackedStore, directory: workspace.partitionDirectory(partitionId), limit, controller, log, expectedMembers: expectedMembersOf(config, partitionId) };
-        const result = chain.length === 1 ? await restorePartition({ ...job, copy: chain[0]!.copy, plan: chain[0]!.plan }) : await restoreChain({ ...job, chain });
+        const result = chain.length === 1 ? await restorePartition({ ...job, copy: chain[0]!.copy, plan: chain[0]!.plan, storedSizes: chain[0]!.storedSizes }) : await restoreChain({ ...job, chain });
         progress.finished(partitionId);
         return result;
       }),

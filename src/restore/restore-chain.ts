@@ -55,7 +55,13 @@ export async function restoreChain(job: ChainRestore): Promise<PartitionResult> 
   const transfers: FileTransfer[] = chain.flatMap((link, position) => {
     const destinationOf = (kind: BackupFileKind, file: BackupFile) =>
       kind === 'segments' ? join(downloads[position]!, file.name) : file === checksumFile ? checksumPath : join(snapshotDirectory!, file.name);
-    return filesOf(link.plan).map(({ kind, file }) => ({ copy: link.copy, kind, file, destination: destinationOf(kind, file) }));
+    return filesOf(link.plan).map(({ kind, file }) => ({
+      copy: link.copy,
+      kind,
+      file,
+      destination: destinationOf(kind, file),
+      ...(link.storedSizes.has(file) ? { storedSize: link.storedSizes.get(file)! } : {}),
+    }));
   });
   const backups = chain.map((link) => `${link.copy.ref.checkpointId} (node ${link.copy.ref.nodeId})`).join(', ');
   log.info(

@@ -22,6 +22,8 @@ export interface PartitionRestore {
   expectedMembers: ExpectedMembers;
   copy: BackupCopy;
   plan: CopyPlan;
+  /** Stored sizes the plan learnt: large raw files download in parts. */
+  storedSizes?: Map<BackupFile, number>;
   /** `raft-partition/partitions/<p>` inside the staging area. */
   directory: string;
   /** Bounds file transfers across all partitions. */
@@ -67,6 +69,7 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
     file,
     destination: destinationOf(kind, file),
     checksum: kind === 'snapshot' && file !== plan.checksumFile,
+    ...(job.storedSizes?.has(file) ? { storedSize: job.storedSizes.get(file)! } : {}),
   }));
   log.info(
     `Partition ${partitionId}: restoring node ${copy.ref.nodeId}'s copy` +

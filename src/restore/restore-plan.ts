@@ -17,6 +17,8 @@ export interface ChainLink {
   plan: CopyPlan;
   /** Bytes to read from the store (compressed where the backup is); 0 for sizes a store does not know. */
   storedBytes: number;
+  /** Each file's stored size, where the store knows it. */
+  storedSizes: Map<BackupFile, number>;
 }
 
 export interface PartitionPlan {
@@ -48,8 +50,10 @@ export async function planPartitions(
     found.map(async ({ copy, checked }, position): Promise<ChainLink> => {
       const first = position === 0 || wanted[position - 1]!.partitionId !== wanted[position]!.partitionId;
       const plan = await withoutSegmentsAfterCheckpoint(store, copy, first ? checked : logOnly(checked));
-      const sizes = await Promise.all(filesOf(plan).map(({ kind, file }) => limit(() => store.fileSize(copy, kind, file.name))));
-      return { copy, plan, storedBytes: sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) };
+      const files = filesOf(plan);
+      const sizes = await Promise.all(files.map(({ kind, file }) => limit(() => store.fileSize(copy, kind, file.name))));
+      const storedSizes = new Map(files.flatMap(({ file }, i) => (sizes[i] === undefined ? [] : [[file, sizes[i]!] as const])));
+      return { copy, plan, storedBytes: sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0), storedSizes };
     }),
   );
   return [...chains.keys()].map((partitionId) => {

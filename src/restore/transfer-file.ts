@@ -5,23 +5,57 @@ import { pipeline } from 'node:stream/promises';
 import { decompressionFor } from '../compression/registry.js';
 import { asLocalStorageError, BackupInvalidError, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupFile } from '../manifest/manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
-import { abortReason, createLimiter } from '../util/concurrency.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ByteRange } from '../store/backup-store.js';
+import { abortReason, createLimiter, runAll } from '../util/concurrency.js';
 import { Coalescer } from '../util/coalesce.js';
 import { crc32cOfFile, READ_CHUNK_SIZE } from '../snapshot/verify-snapshot.js';
 import { FileSink } from '../util/file-sink.js';
+import { nativeZstd } from '../compression/native-zstd.js';
+import type { FailureStage } from './decode-protocol.js';
+import type { Logger } from '../log/logger.js';
+import { WorkerDecodingSink, WorkerFailure } from './decode-workers.js';
 
 /** See Coalescer: most of the gain of larger pieces for a quarter of the memory of 1 MiB ones. */
 const DECOMPRESSOR_INPUT_SIZE = 256 * 1024;
 
 /**
- * Compressed files decompress a few at a time, whatever the store's concurrency: decompression is
- * CPU-bound (on libuv's thread pool), so more streams than CPUs only add memory, about 5 MiB each
- * for zstd (window, buffers, output chunks). Measured on 2 CPUs (bench/restore-bench.ts, zstd
- * section, 2 GiB): 16 at once peaked at about 300 MiB RSS and was no faster than 4 at once. A
- * waiting transfer has not opened its download yet, so no connection idles meanwhile.
+ * Compressed files transfer a bounded number at a time, whatever the store's concurrency: each
+ * holds a zstd window (2-8 MiB) and its pieces in flight. With decode workers the CPU work is
+ * theirs, and more files at once keep slow connections busy; with Node's decoder (on libuv's
+ * thread pool) more streams than CPUs only added memory: measured on 2 CPUs
+ * (bench/restore-bench.ts, zstd section, 2 GiB), 16 at once peaked at about 300 MiB RSS and was no
+ * faster than 4. A waiting transfer has not opened its download yet, so no connection idles.
  */
-const decompressionSlots = createLimiter(Math.max(2, availableParallelism()), new AbortController().signal);
+const decompressionSlots = createLimiter(
+  'binding' in nativeZstd() ? 4 * Math.max(2, availableParallelism()) : Math.max(2, availableParallelism()),
+  new AbortController().signal,
+);
+
+/**
+ * How a file's stored bytes become its content: as they are, through decompression stages on
+ * this thread (Node's zlib, working on libuv's thread pool), or by a decode worker, which also
+ * writes the file (zstd with zstd-napi; see decode-workers.ts).
+ */
+type Decoding = { kind: 'raw' } | { kind: 'stages'; stages: Transform[] } | { kind: 'worker' };
+
+function decodingFor(algorithm: string | undefined, label: string): Decoding {
+  if (algorithm === 'zstd' && 'binding' in nativeZstd()) return { kind: 'worker' };
+  const stages = decompressionFor(algorithm, label);
+  return stages ? { kind: 'stages', stages } : { kind: 'raw' };
+}
+
+/**
+ * Says once, when zstd files are about to be restored, that they decode on Node's built-in decoder
+ * because zstd-napi cannot be loaded here (an install without its build, say).
+ */
+export function warnIfZstdDecodesSlowly(algorithms: Iterable<string | undefined>, log: Logger): void {
+  const loaded = nativeZstd();
+  if (!('unavailable' in loaded) || ![...algorithms].includes('zstd')) return;
+  log.warn(
+    `zstd-napi cannot be loaded (${loaded.unavailable}); zstd files decompress with Node's built-in decoder instead, ` +
+      'about a third slower. Reinstall with build tools (python3, make, a C++ compiler) to use it.',
+  );
+}
 
 export interface FileTransfer {
   copy: BackupCopy;
@@ -30,6 +64,8 @@ export interface FileTransfer {
   destination: string;
   /** Also take the CRC32C of the restored content (snapshot files, to verify them without a re-read). */
   checksum?: boolean;
+  /** The stored file's size, where the plan learnt it: a large raw file then downloads in parts. */
+  storedSize?: number;
 }
 
 export interface TransferredFile {
@@ -38,7 +74,7 @@ export interface TransferredFile {
   crc32c?: number;
 }
 
-type Stage = 'read' | 'decompress' | 'write';
+type Stage = 'read' | FailureStage;
 
 /**
  * Puts one file from the store at its place in the staging area, durable (fdatasync) before this
@@ -52,18 +88,67 @@ type Stage = 'read' | 'decompress' | 'write';
 export async function transferFile(store: BackupStore, transfer: FileTransfer, signal: AbortSignal): Promise<TransferredFile> {
   const { copy, kind, file } = transfer;
   const label = `${kind === 'snapshot' ? 'Snapshot' : 'Segment'} file ${file.name} of partition ${copy.ref.partitionId} (node ${copy.ref.nodeId}'s copy)`;
-  const decompression = decompressionFor(file.compression, label);
-  if (decompression) {
+  const decoding = decodingFor(file.compression, label);
+  if (decoding.kind !== 'raw') {
     return decompressionSlots(() => {
       signal.throwIfAborted();
-      return streamFile(store, transfer, label, decompression, signal);
+      return streamFile(store, transfer, label, decoding, signal);
     });
   }
   if (store.copyToLocalFile) {
     const copied = await copyInKernel(store.copyToLocalFile.bind(store), transfer, signal);
     if (copied !== undefined) return copied;
   }
-  return streamFile(store, transfer, label, undefined, signal);
+  const parts = partsOf(transfer.storedSize);
+  if (parts.length > 1) return transferInParts(store, transfer, label, parts, signal);
+  return streamFile(store, transfer, label, decoding, signal);
+}
+
+/**
+ * A raw file at least this large downloads in parts, each over its own connection: a remote
+ * store caps each connection's throughput (tens of MiB/s), so one large object over one
+ * connection decides a restore's time (bench/restore-bench.ts, large-file section). Parts of at
+ * least PART_SIZE, at most MAX_PARTS (rclone's multi-thread streams: 4 above 256 MiB).
+ */
+const PARTS_THRESHOLD = 128 * 1024 * 1024;
+const PART_SIZE = 64 * 1024 * 1024;
+const MAX_PARTS = 4;
+
+/** The byte ranges a file of `size` bytes downloads in: one, or several equal ones. */
+export function partsOf(size: number | undefined): ByteRange[] {
+  if (size === undefined || size < PARTS_THRESHOLD) return [{ start: 0, end: size ?? 0 }];
+  const count = Math.min(MAX_PARTS, Math.floor(size / PART_SIZE));
+  const length = Math.ceil(size / count);
+  return Array.from({ length: count }, (_, i) => ({ start: i * length, end: Math.min(size, (i + 1) * length) }));
+}
+
+/**
+ * Downloads a raw file's parts side by side into one file, each written at its offset. The
+ * checksum, if asked for, is taken by reading the file back while it is in the page cache, as
+ * after a kernel copy: the parts arrive out of order.
+ */
+async function transferInParts(store: BackupStore, transfer: FileTransfer, label: string, parts: ByteRange[], signal: AbortSignal): Promise<TransferredFile> {
+  const { destination, checksum } = transfer;
+  // Created first, so that every part writes into it ('r+') and a leftover is never mistaken.
+  await open(destination, 'wx').then(
+    (handle) => handle.close(),
+    (error: unknown) => {
+      throw asLocalStorageError(error, 'create', destination);
+    },
+  );
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  try {
+    const written = await runAll(
+      parts.map((part) => () => streamFile(store, { ...transfer, checksum: false }, label, { kind: 'raw' }, controller.signal, part)),
+      controller,
+    );
+    const crc = checksum ? await checksumOfCopy(destination) : undefined;
+    return { bytes: written.reduce((sum, { bytes }) => sum + bytes, 0), ...(crc === undefined ? {} : { crc32c: crc }) };
+  } finally {
+    signal.removeEventListener('abort', forward);
+  }
 }
 
 /**
@@ -134,22 +219,27 @@ async function streamFile(
   store: BackupStore,
   { copy, kind, file, destination, checksum }: FileTransfer,
   label: string,
-  decompression: Transform[] | undefined,
+  decoding: Decoding,
   signal: AbortSignal,
+  part?: ByteRange,
 ): Promise<TransferredFile> {
-  const source = await store.openFile(copy, kind, file.name, signal);
-  const sink = new FileSink(destination, { checksum: checksum ?? false });
+  const source = await store.openFile(copy, kind, file.name, signal, part);
+  const sink =
+    decoding.kind === 'worker'
+      ? new WorkerDecodingSink(destination, { checksum: checksum ?? false })
+      : new FileSink(destination, { checksum: checksum ?? false, ...(part ? { at: part.start } : {}) });
   let failedStage: Stage | undefined;
   const blame = (stage: Stage) => () => {
     failedStage ??= stage;
   };
   source.once('error', blame('read'));
-  for (const stage of decompression ?? []) stage.once('error', blame('decompress'));
-  sink.once('error', blame('write'));
+  const decompression = decoding.kind === 'stages' ? decoding.stages : [];
+  for (const stage of decompression) stage.once('error', blame('decompress'));
+  sink.once('error', (error) => {
+    failedStage ??= error instanceof WorkerFailure ? error.stage : 'write';
+  });
   // The decompressor gets its input in 256 KiB pieces rather than as the network delivers it.
-  const stages: (Readable | Transform)[] = decompression
-    ? [source, new Coalescer(DECOMPRESSOR_INPUT_SIZE), ...decompression]
-    : [source];
+  const stages: (Readable | Transform)[] = decompression.length > 0 ? [source, new Coalescer(DECOMPRESSOR_INPUT_SIZE), ...decompression] : [source];
   try {
     await pipeline([...stages, sink], { signal });
   } catch (error) {
@@ -165,6 +255,8 @@ function classify(error: unknown, stage: Stage | undefined, label: string, desti
   switch (stage) {
     case 'write':
       return asLocalStorageError(error, 'write', destination);
+    case 'worker':
+      return new RestoreError('internal', `${label}: ${reason}.`, { cause: error });
     case 'decompress':
       return new BackupInvalidError(`${label} is not a valid ${algorithm} stream: ${reason}. The backup is corrupt.`, {
         cause: error,

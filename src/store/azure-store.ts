@@ -10,6 +10,7 @@ import {
 } from '@azure/storage-blob';
 import type { AzureStoreConfig } from '../config/restore-config.js';
 import { type RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
+import type { ByteRange } from './backup-store.js';
 import { ObjectStore, type ObjectStoreOptions, watchedBody } from './object-store.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, firstLine, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
@@ -90,9 +91,12 @@ export class AzureStore extends ObjectStore {
     }
   }
 
-  protected async download(key: string, signal?: AbortSignal): Promise<Readable> {
+  protected async download(key: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
+    const start = range?.start ?? 0;
+    const countFrom = (offset: number) => (range ? { count: range.end - start - offset } : {});
     // The first request is made here so a missing blob fails with its key, not mid-pipeline.
-    const first = await this.get(key, { offset: 0 }, signal);
+    const first = await this.get(key, { offset: start, ...countFrom(0) }, signal);
+    if (range && !first.contentRange?.startsWith(`bytes ${start}-`)) throw rangeIgnored(this.description, key, start, first.contentRange);
     if (first.contentLength === undefined) {
       throw new StoreUnavailableError(`The ${this.description} did not report the size of ${key}.`);
     }
@@ -103,8 +107,8 @@ export class AzureStore extends ObjectStore {
       ...(signal ? { signal } : {}),
       // If-Match: resuming must continue the same blob, never splice in a replaced one.
       openAt: async (offset, resumeSignal) => {
-        const rest = await this.get(key, { offset, ...(first.etag ? { ifMatch: first.etag } : {}) }, resumeSignal);
-        if (!rest.contentRange?.startsWith(`bytes ${offset}-`)) throw rangeIgnored(this.description, key, offset, rest.contentRange);
+        const rest = await this.get(key, { offset: start + offset, ...countFrom(offset), ...(first.etag ? { ifMatch: first.etag } : {}) }, resumeSignal);
+        if (!rest.contentRange?.startsWith(`bytes ${start + offset}-`)) throw rangeIgnored(this.description, key, start + offset, rest.contentRange);
         return watchedBody(bodyOf(rest), this.idleTimeoutMs);
       },
     });

@@ -20,6 +20,12 @@ export interface BackupCopy {
 
 export type BackupFileKind = 'snapshot' | 'segments';
 
+/** Bytes `start` up to, not including, `end` of a stored file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /** One per-partition backup metadata file (Zeebe 8.9+, `[base/]metadata/<P>/…json`), unparsed. */
 export interface PartitionMetadataFile {
   /** Store-specific key or path, for messages. */
@@ -40,8 +46,11 @@ export interface BackupStore {
   listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]>;
   /** Reads and parses one manifest; its id must match the ref. */
   readManifest(ref: ManifestRef): Promise<BackupManifest>;
-  /** A stream of one file's stored bytes (still compressed if the manifest says so). */
-  openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * A stream of one file's stored bytes (still compressed if the manifest says so), or of the bytes
+   * in `range`: several ranges of one large file download side by side, over several connections.
+   */
+  openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable>;
   /**
    * The first `length` stored bytes of a file (still compressed if the manifest says so; fewer if
    * the file is shorter), in one small ranged request: enough to tell where a log segment starts.

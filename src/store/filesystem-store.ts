@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ByteRange, ManifestRef, PartitionMetadataFile } from './backup-store.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
 
@@ -88,9 +88,13 @@ export class FilesystemStore implements BackupStore {
     );
   }
 
-  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
+  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(copy, kind, fileName);
-    const stream = createReadStream(path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) });
+    const stream = createReadStream(path, {
+      highWaterMark: 1024 * 1024,
+      ...(signal ? { signal } : {}),
+      ...(range ? { start: range.start, end: range.end - 1 } : {}),
+    });
     // Wait for the open so a missing file fails here, with its path, rather than mid-pipeline.
     // A hung mount never opens: the abort signal (SIGTERM) must still get through.
     await this.call(`open ${path}`, () =>

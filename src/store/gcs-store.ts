@@ -3,6 +3,7 @@ import { type Bucket, type File, Storage, type StorageOptions } from '@google-cl
 import { PassThroughClient } from 'google-auth-library';
 import type { GcsStoreConfig } from '../config/restore-config.js';
 import { errnoCode, type RestoreError, StoreUnavailableError } from '../errors.js';
+import type { ByteRange } from './backup-store.js';
 import { ObjectStore, type ObjectStoreOptions, watchedBody } from './object-store.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
@@ -45,7 +46,7 @@ export class GcsStore extends ObjectStore {
     } while (pageToken);
   }
 
-  protected async download(key: string, signal?: AbortSignal): Promise<Readable> {
+  protected async download(key: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
     // The metadata call makes a missing object fail here, with its key, and names the generation:
     // resuming reads exactly that generation, so a replaced object is never spliced in.
     const [metadata] = await this.call('download', key, () => this.bucket.file(key).getMetadata());
@@ -53,12 +54,16 @@ export class GcsStore extends ObjectStore {
       throw new StoreUnavailableError(`The ${this.description} did not report the size of ${key}.`);
     }
     const file = this.bucket.file(key, { generation: metadata.generation });
+    const start = range?.start ?? 0;
+    const end = Math.min(range?.end ?? Infinity, Number(metadata.size));
+    // `end` of the library's read stream is inclusive.
+    const bodyFrom = (offset: number) => this.body(file, start + offset, range ? end - 1 : undefined);
     return resumableDownload({
-      first: this.body(file, 0),
-      size: Number(metadata.size),
+      first: bodyFrom(0),
+      size: end - start,
       label: `gs://${this.bucket.name}/${key}`,
       ...(signal ? { signal } : {}),
-      openAt: async (offset) => this.body(file, offset),
+      openAt: async (offset) => bodyFrom(offset),
     });
   }
 

@@ -3,7 +3,7 @@ import { text } from 'node:stream/consumers';
 import { BackupInvalidError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ByteRange, ManifestRef, PartitionMetadataFile } from './backup-store.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
 import { readUpTo } from '../util/read-up-to.js';
@@ -41,8 +41,8 @@ export abstract class ObjectStore implements BackupStore {
 
   /** The full keys below `prefix`, following every page of the listing. */
   protected abstract listKeys(prefix: string): AsyncIterable<string>;
-  /** A stream of the object's bytes that resumes where a broken connection left off. */
-  protected abstract download(key: string, signal?: AbortSignal): Promise<Readable>;
+  /** A stream of the object's bytes (or of `range`) that resumes where a broken connection left off. */
+  protected abstract download(key: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable>;
   protected abstract sizeOf(key: string): Promise<number | undefined>;
   /** The object's bytes from the first up to `length`, in one ranged request. */
   protected abstract downloadHead(key: string, length: number, signal?: AbortSignal): Promise<Readable>;
@@ -86,8 +86,8 @@ export abstract class ObjectStore implements BackupStore {
     );
   }
 
-  openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
-    return this.download(this.contentKeyOf(copy, kind, fileName), signal);
+  openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
+    return this.download(this.contentKeyOf(copy, kind, fileName), signal, range);
   }
 
   async readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number, signal?: AbortSignal): Promise<Buffer> {

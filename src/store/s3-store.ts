@@ -14,10 +14,10 @@ import type { S3StoreConfig } from '../config/restore-config.js';
 import { BackupInvalidError, errnoCode, StoreUnavailableError, UsageError } from '../errors.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ByteRange, ManifestRef, PartitionMetadataFile } from './backup-store.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
 import { resumableDownload } from './resumable-download.js';
-import { callStore, networkErrorCodes, storeError, type StoreErrorExplanation } from './store-errors.js';
+import { callStore, networkErrorCodes, rangeIgnored, storeError, type StoreErrorExplanation } from './store-errors.js';
 import { batchRetryStrategy } from './s3-retry.js';
 import { contentKey, type Layout, manifestsPrefix, parseManifestKey } from './store-layout.js';
 import { readUpTo } from '../util/read-up-to.js';
@@ -100,8 +100,8 @@ export class S3Store implements BackupStore {
     );
   }
 
-  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal): Promise<Readable> {
-    return this.download(this.contentKeyOf(copy, kind, fileName), signal);
+  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
+    return this.download(this.contentKeyOf(copy, kind, fileName), signal, undefined, range);
   }
 
   async readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number, signal?: AbortSignal): Promise<Buffer> {
@@ -109,10 +109,16 @@ export class S3Store implements BackupStore {
     return readUpTo(bodyOf(response), length);
   }
 
-  /** A stream of the object's bytes that resumes where a broken connection left off. */
-  private async download(key: string, signal?: AbortSignal, checkSize?: (size: number) => void): Promise<Readable> {
+  /** A stream of the object's bytes (or of `range`) that resumes where a broken connection left off. */
+  private async download(key: string, signal?: AbortSignal, checkSize?: (size: number) => void, range?: ByteRange): Promise<Readable> {
+    const start = range?.start ?? 0;
+    const end = range ? `${range.end - 1}` : '';
     // The first request is made here so a missing object fails with its key, not mid-pipeline.
-    const first = await this.get(key, {}, signal);
+    const first = await this.get(key, range ? { Range: `bytes=${start}-${end}` } : {}, signal);
+    if (range && !first.ContentRange?.startsWith(`bytes ${start}-`)) {
+      bodyOf(first).destroy();
+      throw rangeIgnored(this.description, key, start, first.ContentRange);
+    }
     const size = first.ContentLength;
     if (size === undefined) {
       bodyOf(first).destroy();
@@ -131,12 +137,10 @@ export class S3Store implements BackupStore {
       ...(signal ? { signal } : {}),
       // If-Match: resuming must continue the same object, never splice in a replaced one.
       openAt: async (offset, resumeSignal) => {
-        const rest = await this.get(key, { Range: `bytes=${offset}-`, IfMatch: first.ETag }, resumeSignal);
-        if (!rest.ContentRange?.startsWith(`bytes ${offset}-`)) {
-          throw new StoreUnavailableError(
-            `The ${this.description} ignored a request for ${key} from byte ${offset} (it answered ` +
-              `${rest.ContentRange ?? 'without a range'}), so the interrupted download cannot be resumed.`,
-          );
+        const rest = await this.get(key, { Range: `bytes=${start + offset}-${end}`, IfMatch: first.ETag }, resumeSignal);
+        if (!rest.ContentRange?.startsWith(`bytes ${start + offset}-`)) {
+          bodyOf(rest).destroy();
+          throw rangeIgnored(this.description, key, start + offset, rest.ContentRange);
         }
         return bodyOf(rest);
       },

@@ -59,7 +59,7 @@ export function storeError(explanation: StoreErrorExplanation, what: string, sec
 export function rangeIgnored(storeDescription: string, key: string, offset: number, answered: string | undefined): StoreUnavailableError {
   return new StoreUnavailableError(
     `The ${storeDescription} ignored a request for ${key} from byte ${offset} (it answered ` +
-      `${answered ?? 'without a range'}), so the interrupted download cannot be resumed.`,
+      `${answered ?? 'without a range'}), so the file cannot be read in parts and an interrupted download cannot be resumed.`,
   );
 }
 

@@ -38,17 +38,24 @@ export class FileSink extends Writable {
   /** CRC32C of the bytes handed over, when asked for with `checksum`. */
   crc32c: number | undefined;
 
-  /** Creates `path`, which must not exist yet. */
+  /**
+   * Creates `path`, which must not exist yet; or, with `at`, writes into the existing file from
+   * that offset on (one part of a file downloaded in parts).
+   */
   constructor(
     readonly path: string,
-    { checksum = false }: { checksum?: boolean } = {},
+    { checksum = false, at }: { checksum?: boolean; at?: number } = {},
   ) {
     super({ highWaterMark: WRITE_SIZE });
     if (checksum) this.crc32c = 0;
+    this.position = at ?? 0;
+    this.flags = at === undefined ? 'wx' : 'r+';
   }
 
+  private readonly flags: 'wx' | 'r+';
+
   override _construct(callback: (error?: Error | null) => void): void {
-    open(this.path, 'wx').then(
+    open(this.path, this.flags).then(
       (handle) => {
         this.handle = handle;
         callback();

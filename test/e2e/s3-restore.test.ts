@@ -2,11 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { sourceFilesIn } from '../../src/demo/filesystem-backup-writer.js';
+import { writeSnapshotChecksumFile } from '../../src/snapshot/checksum-writer.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generatePartitionData, type PartitionData } from '../../src/demo/synthetic-partition.js';
 import {
   fixtureCheckpoint,
+  fixtures,
   fixtureSnapshotId,
   journalFilesFor,
   snapshotFiles,
@@ -213,6 +216,48 @@ describe('restoring a checkpoint in the active segment of poorly compressible re
     expect(run.code).toBe(5);
     expect(run.stderr).toMatch(/Segment file raft-partition-partition-1-4\.log of partition 1 .* is not a valid zstd stream: .*cut short \(truncated\)/);
     expect(await treeOf(work)).toEqual(before);
+  });
+});
+
+describe('a large raw file', () => {
+  it('downloads in parts over several connections, byte for byte', async () => {
+    const client = s3TestClient(endpoint);
+    try {
+      // Zeebe 8.5.4's snapshot plus one 130 MiB file (a large RocksDB level), with a checksum file for all.
+      const snapshots = await tempDir();
+      const directory = join(snapshots, fixtureSnapshotId);
+      await cp(join(fixtures, 'snapshot-b', fixtureSnapshotId), directory, { recursive: true });
+      const large = randomBytes(130 * 1024 * 1024);
+      await writeFile(join(directory, '000099.sst'), large);
+      const checksum = join(snapshots, `${fixtureSnapshotId}.checksum`);
+      await writeSnapshotChecksumFile(directory, checksum);
+      const bucket = await createTestBucket(client);
+      await uploadS3Backup(client, bucket, {
+        dialect: '8.5',
+        partitionId: 1,
+        checkpointId: backupId,
+        nodeId: 0,
+        descriptor: { snapshotId: fixtureSnapshotId, checkpointPosition: fixtureCheckpoint, numberOfPartitions: 1, brokerVersion: '8.5.4' },
+        snapshotFiles: [...(await sourceFilesIn(directory)), { name: `${fixtureSnapshotId}.checksum`, source: checksum }],
+        segmentFiles: await journalFilesFor(1),
+      });
+      const proxy = await startS3Proxy(endpoint);
+      try {
+        const work = await tempDir();
+        const env = { ...oneBrokerEnv(work, 1), ...s3StoreEnv(proxy.endpoint, bucket) };
+        const run = await runRestore([`--backupId=${backupId}`], { cwd: work, env });
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        const restored = join(work, 'data/raft-partition/partitions/1/snapshots', fixtureSnapshotId, '000099.sst');
+        expect(createHash('sha256').update(await readFile(restored)).digest('hex')).toBe(createHash('sha256').update(large).digest('hex'));
+        const parts = proxy.requests.filter((request) => request.method === 'GET' && request.path.includes('000099.sst')).map(({ headers }) => headers.range);
+        expect(parts.sort()).toEqual([`bytes=0-${65 * 1024 * 1024 - 1}`, `bytes=${65 * 1024 * 1024}-${130 * 1024 * 1024 - 1}`]);
+      } finally {
+        await proxy.close();
+      }
+    } finally {
+      client.destroy();
+    }
   });
 });
 

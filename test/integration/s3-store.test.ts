@@ -175,6 +175,25 @@ describe('S3 store against a real S3 server', () => {
     }
   });
 
+  it('reads a range of a file over its own request, resuming it where it breaks', async () => {
+    const work = await tempDir();
+    const content = randomBytes(4 * 1024 * 1024);
+    await writeFile(join(work, 'part.log'), content);
+    await uploadS3Backup(client, bucket, { ...manifestOnly(7, 1n, 0), segmentFiles: [{ name: 'part.log', source: join(work, 'part.log') }] });
+    const cutAt = [500_000];
+    const proxy = await startS3Proxy(endpoint, { cutResponseAfter: (request) => (request.path.includes('part.log') ? cutAt.shift() : undefined) });
+    try {
+      const store = open({ endpoint: proxy.endpoint });
+      const copy = await findCompletedCopy(store, 7, 1n, quiet);
+      const bytes = await buffer(await store.openFile(copy, 'segments', 'part.log', undefined, { start: 1_000_000, end: 3_000_000 }));
+      expect(bytes.equals(content.subarray(1_000_000, 3_000_000))).toBe(true);
+      const gets = proxy.requests.filter((request) => request.path.includes('part.log'));
+      expect(gets.map((request) => request.headers.range)).toEqual(['bytes=1000000-2999999', 'bytes=1500000-2999999']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('retries throttling and server errors', async () => {
     const work = await tempDir();
     const content = randomBytes(1000);

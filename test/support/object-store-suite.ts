@@ -213,6 +213,28 @@ export function describeObjectStoreContract(harness: ObjectStoreHarness): void {
       }
     });
 
+    it('reads a range of a file over its own request, resuming it where it breaks', async () => {
+      const location = await harness.newLocation();
+      const work = await tempDir();
+      const content = randomBytes(4 * 1024 * 1024);
+      await writeFile(join(work, 'part.log'), content);
+      await location.upload({ ...manifestOnly(6, 1n, 0), segmentFiles: [{ name: 'part.log', source: join(work, 'part.log') }] });
+      const cuts = [500_000];
+      const proxy = await startS3Proxy(harness.endpoint, {
+        cutResponseAfter: (request) => (harness.isContentDownload(request, 'part.log') ? cuts.shift() : undefined),
+      });
+      try {
+        const store = await opened(location.open({ endpoint: proxy.endpoint, idleTimeoutMs: 1000 }));
+        const copy = await findCompletedCopy(store, 6, 1n, quiet);
+        const bytes = await buffer(await store.openFile(copy, 'segments', 'part.log', undefined, { start: 1_000_000, end: 3_000_000 }));
+        expect(bytes.equals(content.subarray(1_000_000, 3_000_000))).toBe(true);
+        const ranges = proxy.requests.filter((request) => harness.isContentDownload(request, 'part.log')).map(({ headers }) => headers.range ?? headers['x-ms-range']);
+        expect(ranges).toEqual(['bytes=1000000-2999999', 'bytes=1500000-2999999']);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it('names the missing bucket or container and what to check', async () => {
       const failure = await (await opened(harness.openMissing())).listManifests(1, 1n).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(StoreUnavailableError);

@@ -15,6 +15,8 @@ export interface RunOptions {
   /** Run as this user and group (the test runner must be root), e.g. 65534 to be nobody. */
   uid?: number;
   gid?: number;
+  /** A command that runs the agent, e.g. strace with its options: the agent's path and arguments follow it. */
+  wrapper?: string[];
   /** Called with the process once it has printed `waitFor`; used to send signals mid-restore. */
   onOutput?: { waitFor: RegExp; then: (pid: number) => void };
 }
@@ -22,7 +24,8 @@ export interface RunOptions {
 /** Runs `bin/restore` as an operator would: a separate process, configured by env and files. */
 export function runRestore(args: string[], options: RunOptions): Promise<RestoreRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(projectRoot, 'bin/restore'), args, {
+    const [command, ...commandArgs] = [...(options.wrapper ?? []), join(projectRoot, 'bin/restore'), ...args];
+    const child = spawn(command!, commandArgs, {
       cwd: options.cwd,
       // A clean environment, so the developer's own ZEEBE_* variables cannot leak into a test.
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },

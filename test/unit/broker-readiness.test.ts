@@ -8,7 +8,7 @@ import { positionsFromSnapshotId, readSnapshotPositions, type SnapshotPositions 
 import { fixtures, fixtureSnapshotId, tempDir } from '../support/fixtures.js';
 
 const member = (id: string, type: RaftMember['type'] = 'ACTIVE'): RaftMember => ({ id, type, updated: 1767225600000n });
-const configuration = (ids: string[], old: string[] = []): RaftEntry => ({
+const configuration = (ids: string[], old: string[] = []): Extract<RaftEntry, { kind: 'configuration' }> => ({
   kind: 'configuration',
   term: 3n,
   timestamp: 1767225600123n,
@@ -230,7 +230,10 @@ describe("checkRestoredLayout: Zeebe 8.9's PostRestoreValidator on the staged da
       0,
       [{ partitionId: 2, directory: join(directory, 'p2'), snapshotId: '5-1-7-6' }],
       join(directory, '.topology.meta'),
-    ).catch((caught: unknown) => caught as Error);
+    ).then(
+      () => new Error('expected the layout check to fail'),
+      (caught: unknown) => caught as Error,
+    );
     expect(error.message).toContain('Expected to find restored data on node 0, but validation failed: partition 2 has no log segment');
     expect(error.message).toContain('partition 2 lacks snapshots/5-1-7-6.checksum');
     expect(error.message).toContain(`the cluster topology file ${join(directory, '.topology.meta')} is missing`);
