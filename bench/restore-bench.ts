@@ -48,6 +48,13 @@ const MiB = 1024 ** 2;
 const PARTITIONS = 3;
 const BACKUP_ID = 1763683200000n;
 /** Brokers compress files strictly larger than this (zeebe.broker.data.backup.s3.compression). */
+/**
+ * The zstd baseline writes every byte, as the agent does: by default `zstd -d` writes runs of
+ * zeros as holes (sparse files), and a broker's preallocated segments are zeros from their last
+ * entry on; a restored segment must be allocated like the broker's own (Zeebe preallocates them so
+ * that appending never fails for want of space), so the agent cannot skip them.
+ */
+const ZSTD_DECODE = 'zstd -d -q --no-sparse';
 const COMPRESSION_THRESHOLD = 8 * MiB;
 const BUCKET = 'bench';
 /** Issue 14: no restore may take more memory than this. */
@@ -520,7 +527,7 @@ function rcloneRestore(endpoint: string, data: Dataset, variant: Variant, flags:
   const copy: Step = async () =>
     (await timed('rclone', ['copy', '--fast-list', `bench:${BUCKET}/${prefixOf(data, variant)}`, output(), ...flags], { env: rcloneEnv(endpoint) })).run;
   const decompress: Step = async () =>
-    (await timed('sh', ['-c', 'for f in "$@"; do zstd -d -q -f "$f" -o "$f.d" && mv "$f.d" "$f" || exit 1; done', 'sh', ...fetchedCompressedFiles(data)])).run;
+    (await timed('sh', ['-c', `for f in "$@"; do ${ZSTD_DECODE} -f "$f" -o "$f.d" && mv "$f.d" "$f" || exit 1; done`, 'sh', ...fetchedCompressedFiles(data)])).run;
   return { baseline: baseline(name, targets), steps: variant === 'zstd' ? [copy, decompress] : [copy] };
 }
 
@@ -597,10 +604,10 @@ async function benchDecompression(data: Dataset): Promise<void> {
   const rate = (runs: Run[]) => `${valueOf(runs.at(-1)!, 'MiB/s').toFixed(0)} MiB/s`;
   for (let i = 0; i < repetitions; i++) {
     const into = 'out=$1; shift;';
-    oneStream.cli.runs.push(await zstdCli(`${into} for f in "$@"; do zstd -d -q -f "$f" -o "$out/$(basename "$f")" || exit 1; done`));
+    oneStream.cli.runs.push(await zstdCli(`${into} for f in "$@"; do ${ZSTD_DECODE} -f "$f" -o "$out/$(basename "$f")" || exit 1; done`));
     oneStream.agent.push(await agent(1));
     atOnce.cli.runs.push(
-      await zstdCli(`${into} printf '%s\\0' "$@" | xargs -0 -P ${parallel} -n 1 sh -c 'zstd -d -q -f "$1" -o "$0/$(basename "$1")"' "$out"`),
+      await zstdCli(`${into} printf '%s\\0' "$@" | xargs -0 -P ${parallel} -n 1 sh -c '${ZSTD_DECODE} -f "$1" -o "$0/$(basename "$1")"' "$out"`),
     );
     atOnce.agent.push(await agent(parallel));
     console.log(

@@ -8,7 +8,7 @@ import type { FailureStage, WorkerReply, WorkerRequest } from './decode-protocol
  * One worker per CPU, at most 4: decoding is CPU-bound, and each worker holds a V8 isolate (about
  * 10 MiB) besides the zstd windows of the files it decodes.
  */
-const WORKER_COUNT = Math.max(1, Math.min(availableParallelism(), 4));
+export const WORKER_COUNT = Math.max(1, Math.min(availableParallelism(), 4));
 /** Compressed bytes go to a worker in pieces of this size (see Coalescer for why not smaller). */
 const PIECE_SIZE = 256 * 1024;
 /** Pieces a file may have on their way: enough to keep a worker busy while the next one fills. */

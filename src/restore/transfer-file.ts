@@ -13,21 +13,21 @@ import { FileSink } from '../util/file-sink.js';
 import { nativeZstd } from '../compression/native-zstd.js';
 import type { FailureStage } from './decode-protocol.js';
 import type { Logger } from '../log/logger.js';
-import { WorkerDecodingSink, WorkerFailure } from './decode-workers.js';
+import { WORKER_COUNT, WorkerDecodingSink, WorkerFailure } from './decode-workers.js';
 
 /** See Coalescer: most of the gain of larger pieces for a quarter of the memory of 1 MiB ones. */
 const DECOMPRESSOR_INPUT_SIZE = 256 * 1024;
 
 /**
  * Compressed files transfer a bounded number at a time, whatever the store's concurrency: each
- * holds a zstd window (2-8 MiB) and its pieces in flight. With decode workers the CPU work is
- * theirs, and more files at once keep slow connections busy; with Node's decoder (on libuv's
+ * holds a zstd context (about 2.3 MiB, measured) and its pieces in flight. Two per decode worker
+ * keep every worker busy while the other file's next piece arrives; with Node's decoder (on libuv's
  * thread pool) more streams than CPUs only added memory: measured on 2 CPUs
  * (bench/restore-bench.ts, zstd section, 2 GiB), 16 at once peaked at about 300 MiB RSS and was no
  * faster than 4. A waiting transfer has not opened its download yet, so no connection idles.
  */
 const decompressionSlots = createLimiter(
-  'binding' in nativeZstd() ? 4 * Math.max(2, availableParallelism()) : Math.max(2, availableParallelism()),
+  'binding' in nativeZstd() ? 2 * WORKER_COUNT : Math.max(2, availableParallelism()),
   new AbortController().signal,
 );
 
