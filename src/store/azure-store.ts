@@ -10,10 +10,12 @@ import {
 } from '@azure/storage-blob';
 import type { AzureStoreConfig } from '../config/restore-config.js';
 import { type RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
-import type { ByteRange } from './backup-store.js';
-import { ObjectStore, type ObjectStoreOptions, watchedBody } from './object-store.js';
+import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import { defaultIdleTimeoutMs, type ObjectStoreOptions, watchedBody } from './object-store.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, firstLine, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
+import { ZeebeLayoutStore } from './zeebe-layout-store.js';
+import { readUpTo } from '../util/read-up-to.js';
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not Azure. */
 const maxParallelTransfers = 16;
@@ -45,15 +47,23 @@ const authLabels: Record<AzureAuth['kind'], string> = {
 };
 
 /**
- * Zeebe's Azure store, read-only: the container is the broker's `basePath`, holding
- * `manifests/…` and `contents/…` (backup-store-format.md §1). Never creates the container.
+ * Zeebe's Azure store: the container is the broker's `basePath`, holding `manifests/…` and
+ * `contents/…` (backup-store-format.md §1). Never creates the container.
  */
-export class AzureStore extends ObjectStore {
+export class AzureStore extends ZeebeLayoutStore {
+  static async open(config: AzureStoreConfig, options: ObjectStoreOptions = {}): Promise<AzureStore> {
+    return new AzureStore(await AzureObjects.open(config, options));
+  }
+}
+
+/** The blobs of one Azure container, as objects. */
+export class AzureObjects implements ObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers = maxParallelTransfers;
   /** The container's URL without any SAS query: names account and container in messages. */
   private readonly containerUrl: string;
   private readonly listPageSize: number;
+  private readonly idleTimeoutMs: number;
 
   private constructor(
     private readonly container: ContainerClient,
@@ -61,7 +71,7 @@ export class AzureStore extends ObjectStore {
     private readonly secrets: string[],
     options: ObjectStoreOptions,
   ) {
-    super('', options);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? defaultIdleTimeoutMs;
     // Azure's default and largest page.
     this.listPageSize = options.listPageSize ?? 5000;
     const url = new URL(container.url);
@@ -70,7 +80,7 @@ export class AzureStore extends ObjectStore {
     this.description = `Azure container ${container.containerName} (${this.containerUrl}, ${authLabels[auth.kind]})`;
   }
 
-  static async open(config: AzureStoreConfig, options: ObjectStoreOptions = {}): Promise<AzureStore> {
+  static async open(config: AzureStoreConfig, options: ObjectStoreOptions = {}): Promise<AzureObjects> {
     if (!config.basePath) {
       throw new UsageError(
         'backup.azure.basePath is not set. Zeebe\'s Azure store keeps the backups of a cluster in the container ' +
@@ -79,10 +89,14 @@ export class AzureStore extends ObjectStore {
     }
     const auth = azureAuthOf(config);
     const service = await azureServiceClient(auth);
-    return new AzureStore(service.getContainerClient(config.basePath), auth, secretsOf(config), options);
+    return new AzureObjects(service.getContainerClient(config.basePath), auth, secretsOf(config), options);
   }
 
-  protected async *listKeys(prefix: string): AsyncIterable<string> {
+  locationOf(key: string): string {
+    return key;
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
     const pages = this.container.listBlobsFlat({ prefix }).byPage({ maxPageSize: this.listPageSize });
     for (;;) {
       const page = await this.call('list', prefix, () => pages.next());
@@ -91,7 +105,7 @@ export class AzureStore extends ObjectStore {
     }
   }
 
-  protected async download(key: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
+  async read(key: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
     const start = range?.start ?? 0;
     const countFrom = (offset: number) => (range ? { count: range.end - start - offset } : {});
     // The first request is made here so a missing blob fails with its key, not mid-pipeline.
@@ -99,6 +113,12 @@ export class AzureStore extends ObjectStore {
     if (range && !first.contentRange?.startsWith(`bytes ${start}-`)) throw rangeIgnored(this.description, key, start, first.contentRange);
     if (first.contentLength === undefined) {
       throw new StoreUnavailableError(`The ${this.description} did not report the size of ${key}.`);
+    }
+    try {
+      checkSize?.(first.contentLength);
+    } catch (error) {
+      bodyOf(first).destroy();
+      throw error;
     }
     return resumableDownload({
       first: watchedBody(bodyOf(first), this.idleTimeoutMs),
@@ -114,8 +134,8 @@ export class AzureStore extends ObjectStore {
     });
   }
 
-  protected async downloadHead(key: string, length: number, signal?: AbortSignal): Promise<Readable> {
-    return watchedBody(bodyOf(await this.get(key, { offset: 0, count: length }, signal)), this.idleTimeoutMs);
+  async readHead(key: string, length: number, signal?: AbortSignal): Promise<Buffer> {
+    return readUpTo(watchedBody(bodyOf(await this.get(key, { offset: 0, count: length }, signal)), this.idleTimeoutMs), length);
   }
 
   /**
@@ -132,7 +152,7 @@ export class AzureStore extends ObjectStore {
     );
   }
 
-  protected async sizeOf(key: string): Promise<number | undefined> {
+  async size(key: string): Promise<number | undefined> {
     const properties = await this.call('inspect', key, () => this.container.getBlobClient(key).getProperties());
     return properties.contentLength;
   }

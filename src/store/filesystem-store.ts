@@ -3,14 +3,22 @@ import { copyFile, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError } from '../errors.js';
-import type { BackupManifest } from '../manifest/manifest.js';
-import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ByteRange, ManifestRef, PartitionMetadataFile } from './backup-store.js';
-import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
-import { contentKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
+import type { BackupStore } from './backup-store.js';
+import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import { ZeebeLayoutStore } from './zeebe-layout-store.js';
 
 /** Zeebe's FILESYSTEM store: a directory, usually a shared mount, in the v2 layout. */
-export class FilesystemStore implements BackupStore {
+export class FilesystemStore extends ZeebeLayoutStore {
+  /** Always there: every file of this store is on a mounted file system. */
+  declare copyToLocalFile: NonNullable<BackupStore['copyToLocalFile']>;
+
+  constructor(basePath: string) {
+    super(new FilesystemObjects(basePath));
+  }
+}
+
+/** The files below a directory, as objects whose keys are their relative paths. */
+export class FilesystemObjects implements ObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers = 8;
 
@@ -18,23 +26,30 @@ export class FilesystemStore implements BackupStore {
     this.description = `filesystem store ${basePath}`;
   }
 
-  async listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
-    await this.requireBasePath();
-    const partitionDirectory = join(this.basePath, manifestsPrefix(partitionId));
-    const backupIds = checkpointId === undefined ? await this.entriesOf(partitionDirectory) : [String(checkpointId)];
-    const keys = await Promise.all(
-      backupIds.map(async (backupId) => {
-        const nodeSegments = await this.entriesOf(join(partitionDirectory, backupId));
-        return nodeSegments.map((nodeSegment) => `${manifestsPrefix(partitionId)}${backupId}/${nodeSegment}/manifest.json`);
-      }),
-    );
-    return keys.flat().flatMap((key) => {
-      const parsed = parseManifestKey(key, 'v2');
-      return parsed ? [{ ...parsed, location: join(this.basePath, key) }] : [];
-    });
+  locationOf(key: string): string {
+    return join(this.basePath, key);
   }
 
-  /** A directory's entries; a directory that does not exist has none. */
+  /**
+   * Every entry below `prefix`, directories included: a directory where a manifest should be is
+   * reported when it is read, not silently passed over.
+   */
+  async *list(prefix: string): AsyncIterable<string> {
+    await this.requireBasePath();
+    const slash = prefix.lastIndexOf('/');
+    const directory = prefix.slice(0, slash + 1);
+    const namePrefix = prefix.slice(slash + 1);
+    for (const name of await this.entriesOf(this.locationOf(directory))) {
+      if (name.startsWith(namePrefix)) yield* this.walk(`${directory}${name}`);
+    }
+  }
+
+  private async *walk(key: string): AsyncIterable<string> {
+    yield key;
+    for (const name of await this.entriesOf(this.locationOf(key))) yield* this.walk(`${key}/${name}`);
+  }
+
+  /** A directory's entries; a directory that does not exist, or a file, has none. */
   private async entriesOf(directory: string): Promise<string[]> {
     return this.call(`list ${directory}`, async () => {
       try {
@@ -46,50 +61,9 @@ export class FilesystemStore implements BackupStore {
     });
   }
 
-  async readManifest(ref: ManifestRef): Promise<BackupManifest> {
-    const text = await this.call(`read ${ref.location}`, async () => {
-      // Non-blocking, so a FIFO planted in the store cannot hang the restore; checked before reading.
-      const handle = await open(ref.location, constants.O_RDONLY | constants.O_NONBLOCK);
-      try {
-        const info = await handle.stat();
-        if (!info.isFile()) {
-          throw new BackupInvalidError(`Backup manifest ${ref.location} is not a regular file; the backup store has been altered.`);
-        }
-        if (info.size > maxManifestBytes) throw manifestTooLargeError(ref.location, info.size);
-        return await handle.readFile('utf8');
-      } finally {
-        await handle.close();
-      }
-    });
-    return parseManifestFor(text, ref);
-  }
-
-  async readPartitionMetadata(partitionId: number): Promise<PartitionMetadataFile[]> {
-    await this.requireBasePath();
-    const directory = join(this.basePath, partitionMetadataPrefix(partitionId));
-    const names = (await this.entriesOf(directory)).filter(isPartitionMetadataName).sort();
-    return Promise.all(
-      names.map(async (name) => {
-        const location = join(directory, name);
-        const text = await this.call(`read ${location}`, async () => {
-          const handle = await open(location, constants.O_RDONLY | constants.O_NONBLOCK);
-          try {
-            const info = await handle.stat();
-            if (!info.isFile() || info.size > maxPartitionMetadataBytes) {
-              throw new BackupInvalidError(`Backup metadata ${location} is not a regular file of at most ${maxPartitionMetadataBytes} bytes.`);
-            }
-            return await handle.readFile('utf8');
-          } finally {
-            await handle.close();
-          }
-        });
-        return { location, text };
-      }),
-    );
-  }
-
-  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
-    const path = this.pathOf(copy, kind, fileName);
+  async read(key: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
+    const path = this.locationOf(key);
+    if (checkSize) return this.readSmallFile(path, checkSize);
     const stream = createReadStream(path, {
       highWaterMark: 1024 * 1024,
       ...(signal ? { signal } : {}),
@@ -107,8 +81,25 @@ export class FilesystemStore implements BackupStore {
     return stream;
   }
 
-  async readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number): Promise<Buffer> {
-    const path = this.pathOf(copy, kind, fileName);
+  /** A manifest or metadata file: a regular file, checked by its size before it is read. */
+  private async readSmallFile(path: string, checkSize: (size: number) => void): Promise<Readable> {
+    return this.call(`read ${path}`, async () => {
+      // Non-blocking, so a FIFO planted in the store cannot hang the restore; checked before reading.
+      const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        const info = await handle.stat();
+        if (!info.isFile()) throw new BackupInvalidError(`Backup file ${path} is not a regular file; the backup store has been altered.`);
+        checkSize(info.size);
+        return handle.createReadStream({ autoClose: true });
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+    });
+  }
+
+  async readHead(key: string, length: number): Promise<Buffer> {
+    const path = this.locationOf(key);
     return this.call(`read ${path}`, async () => {
       // Never a FIFO or device: a read could block, or consume what the restore needs.
       if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
@@ -127,27 +118,22 @@ export class FilesystemStore implements BackupStore {
    * Copies a stored file over `destination` inside the kernel (see BackupStore.copyToLocalFile):
    * copy_file_range, which NFS 4.2 and CIFS even turn into a copy on
    * the server, or a reflink where the store and the data directory share a file system that
-   * supports it. Anything but a regular file (a FIFO, a device) is left to openFile's stream.
+   * supports it. Anything but a regular file (a FIFO, a device) is left to the read stream.
    */
-  async copyToLocalFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, destination: string): Promise<boolean> {
-    const path = this.pathOf(copy, kind, fileName);
+  async copyToLocalFile(key: string, destination: string): Promise<boolean> {
+    const path = this.locationOf(key);
     // stat, not open: opening a FIFO would block.
     if (!(await stat(path)).isFile()) return false;
     await copyFile(path, destination, constants.COPYFILE_FICLONE);
     return true;
   }
 
-  async fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {
-    const path = this.pathOf(copy, kind, fileName);
+  async size(key: string): Promise<number | undefined> {
+    const path = this.locationOf(key);
     return (await this.call(`stat ${path}`, () => stat(path))).size;
   }
 
   async close(): Promise<void> {}
-
-  private pathOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {
-    const { partitionId, checkpointId, nodeSegment } = copy.ref;
-    return join(this.basePath, contentKey(partitionId, checkpointId, nodeSegment, kind, fileName));
-  }
 
   private async requireBasePath(): Promise<void> {
     const info = await stat(this.basePath).catch(() => undefined);

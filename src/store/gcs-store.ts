@@ -3,10 +3,12 @@ import { type Bucket, type File, Storage, type StorageOptions } from '@google-cl
 import { PassThroughClient } from 'google-auth-library';
 import type { GcsStoreConfig } from '../config/restore-config.js';
 import { errnoCode, type RestoreError, StoreUnavailableError } from '../errors.js';
-import type { ByteRange } from './backup-store.js';
-import { ObjectStore, type ObjectStoreOptions, watchedBody } from './object-store.js';
+import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import { defaultIdleTimeoutMs, type ObjectStoreOptions, watchedBody } from './object-store.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
+import { ZeebeLayoutStore } from './zeebe-layout-store.js';
+import { readUpTo } from '../util/read-up-to.js';
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not GCS. */
 const maxParallelTransfers = 16;
@@ -14,20 +16,31 @@ const maxParallelTransfers = 16;
 const apiCallAttempts = 5;
 
 /**
- * Zeebe's GCS store, read-only: `[basePath/]manifests/…` and `[basePath/]contents/…` in one bucket
+ * Zeebe's GCS store: `[basePath/]manifests/…` and `[basePath/]contents/…` in one bucket
  * (backup-store-format.md §1), with the broker's `bucketName`, `basePath`, `host` and `auth`.
  */
-export class GcsStore extends ObjectStore {
+export class GcsStore extends ZeebeLayoutStore {
+  constructor(config: GcsStoreConfig, options: ObjectStoreOptions = {}) {
+    super(new GcsObjects(config, options));
+  }
+}
+
+/** One GCS bucket below an optional base path, as objects. */
+export class GcsObjects implements ObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers = maxParallelTransfers;
   private readonly storage: Storage;
   private readonly bucket: Bucket;
+  /** `''` or the sanitised base path followed by one `/`. */
+  private readonly base: string;
   /** The host or `storage.googleapis.com`, for messages. */
   private readonly server: string;
   private readonly listPageSize: number;
+  private readonly idleTimeoutMs: number;
 
   constructor(config: GcsStoreConfig, options: ObjectStoreOptions = {}) {
-    super(gcsBasePrefix(config.basePath), options);
+    this.base = gcsBasePrefix(config.basePath);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? defaultIdleTimeoutMs;
     this.storage = new Storage(gcsClientOptions(config));
     this.bucket = this.storage.bucket(config.bucketName);
     // GCS's default and largest page.
@@ -36,23 +49,30 @@ export class GcsStore extends ObjectStore {
     this.description = `GCS bucket ${config.bucketName}${this.base ? ` under ${this.base}` : ''} (${this.server})`;
   }
 
-  protected async *listKeys(prefix: string): AsyncIterable<string> {
+  locationOf(key: string): string {
+    return this.base + key;
+  }
+
+  async *list(relativePrefix: string): AsyncIterable<string> {
+    const prefix = this.base + relativePrefix;
     let pageToken: string | undefined;
     do {
       const query = { prefix, autoPaginate: false, maxResults: this.listPageSize, ...(pageToken ? { pageToken } : {}) };
       const [files, next] = await this.call('list', prefix, () => this.bucket.getFiles(query));
-      for (const file of files) yield file.name;
+      for (const file of files) if (file.name.startsWith(this.base)) yield file.name.slice(this.base.length);
       pageToken = (next as { pageToken?: string } | null)?.pageToken;
     } while (pageToken);
   }
 
-  protected async download(key: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
+  async read(relativeKey: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
+    const key = this.base + relativeKey;
     // The metadata call makes a missing object fail here, with its key, and names the generation:
     // resuming reads exactly that generation, so a replaced object is never spliced in.
     const [metadata] = await this.call('download', key, () => this.bucket.file(key).getMetadata());
     if (metadata.size === undefined) {
       throw new StoreUnavailableError(`The ${this.description} did not report the size of ${key}.`);
     }
+    checkSize?.(Number(metadata.size));
     const file = this.bucket.file(key, { generation: metadata.generation });
     const start = range?.start ?? 0;
     const end = Math.min(range?.end ?? Infinity, Number(metadata.size));
@@ -67,11 +87,12 @@ export class GcsStore extends ObjectStore {
     });
   }
 
-  protected async downloadHead(key: string, length: number): Promise<Readable> {
-    return this.body(this.bucket.file(key), 0, length - 1);
+  async readHead(key: string, length: number): Promise<Buffer> {
+    return readUpTo(this.body(this.bucket.file(this.base + key), 0, length - 1), length);
   }
 
-  protected async sizeOf(key: string): Promise<number | undefined> {
+  async size(relativeKey: string): Promise<number | undefined> {
+    const key = this.base + relativeKey;
     const [metadata] = await this.call('inspect', key, () => this.bucket.file(key).getMetadata());
     return metadata.size === undefined ? undefined : Number(metadata.size);
   }

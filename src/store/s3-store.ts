@@ -1,7 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import {
   GetObjectCommand,
   type GetObjectCommandInput,
@@ -11,17 +10,13 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../config/restore-config.js';
-import { BackupInvalidError, errnoCode, StoreUnavailableError, UsageError } from '../errors.js';
-import type { BackupManifest } from '../manifest/manifest.js';
-import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
-import type { BackupCopy, BackupFileKind, BackupStore, ByteRange, ManifestRef, PartitionMetadataFile } from './backup-store.js';
-import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
+import { errnoCode, StoreUnavailableError, UsageError } from '../errors.js';
+import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, storeError, type StoreErrorExplanation } from './store-errors.js';
 import { batchRetryStrategy } from './s3-retry.js';
-import { contentKey, type Layout, manifestsPrefix, parseManifestKey } from './store-layout.js';
+import { ZeebeLayoutStore } from './zeebe-layout-store.js';
 import { readUpTo } from '../util/read-up-to.js';
-
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not S3. */
 const maxParallelTransfers = 16;
@@ -31,10 +26,17 @@ const apiCallAttempts = 5;
 const maxConnectTimeoutMs = 10_000;
 
 /**
- * Zeebe's S3 store, read-only. Which layout holds a backup's files is decided per backup from the
- * broker version in its manifest, so one bucket may mix backups of old and new brokers.
+ * Zeebe's S3 store. Which layout holds a backup's files is decided per backup from the broker
+ * version in its manifest, so one bucket may mix backups of old and new brokers.
  */
-export class S3Store implements BackupStore {
+export class S3Store extends ZeebeLayoutStore {
+  constructor(config: S3StoreConfig) {
+    super(new S3Objects(config), ['v2', 'legacy']);
+  }
+}
+
+/** One S3 bucket below an optional base path, as objects: the SDK calls, retries and error mapping. */
+export class S3Objects implements ObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers: number;
   private readonly client: S3Client;
@@ -61,56 +63,28 @@ export class S3Store implements BackupStore {
     this.description = `S3 bucket ${this.bucket}${config.basePath ? ` under ${config.basePath}/` : ''} (${this.server})`;
   }
 
-  async listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
-    const layouts: Layout[] = ['v2', 'legacy'];
-    const found = await Promise.all(layouts.map((layout) => this.listManifestsIn(layout, partitionId, checkpointId)));
-    return found.flat();
+  locationOf(key: string): string {
+    return this.base + key;
   }
 
-  async readManifest(ref: ManifestRef): Promise<BackupManifest> {
-    // The SDK retries a request until its headers arrive, not a body that breaks off: manifests
-    // come through the same resumable download as files, and a huge one is refused unread.
-    const body = await this.download(ref.location, undefined, (size) => {
-      if (size > maxManifestBytes) throw manifestTooLargeError(ref.location, size);
-    });
-    return parseManifestFor(await text(body), ref);
-  }
-
-  /** 8.9+ brokers write it in the v2 layout only: `[base/]metadata/<P>/…json`. */
-  async readPartitionMetadata(partitionId: number): Promise<PartitionMetadataFile[]> {
-    const prefix = this.base + partitionMetadataPrefix(partitionId);
-    const keys = await this.call('list', prefix, async () => {
-      const found: string[] = [];
-      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
-        for (const { Key } of page.Contents ?? []) {
-          if (Key?.startsWith(prefix) && isPartitionMetadataName(Key.slice(prefix.length))) found.push(Key);
-        }
+  async *list(prefix: string): AsyncIterable<string> {
+    const fullPrefix = this.base + prefix;
+    const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: fullPrefix });
+    for (;;) {
+      const page = await this.call('list', fullPrefix, () => pages.next());
+      if (page.done) return;
+      for (const { Key } of page.value.Contents ?? []) {
+        if (Key?.startsWith(this.base)) yield Key.slice(this.base.length);
       }
-      return found.sort();
-    });
-    return Promise.all(
-      keys.map(async (location) => {
-        const body = await this.download(location, undefined, (size) => {
-          if (size > maxPartitionMetadataBytes) {
-            throw new BackupInvalidError(`Backup metadata s3://${this.bucket}/${location} is ${size} bytes long, more than ${maxPartitionMetadataBytes}.`);
-          }
-        });
-        return { location, text: await text(body) };
-      }),
-    );
+    }
   }
 
-  async openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
-    return this.download(this.contentKeyOf(copy, kind, fileName), signal, undefined, range);
-  }
-
-  async readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number, signal?: AbortSignal): Promise<Buffer> {
-    const response = await this.get(this.contentKeyOf(copy, kind, fileName), { Range: `bytes=0-${length - 1}` }, signal);
-    return readUpTo(bodyOf(response), length);
-  }
-
-  /** A stream of the object's bytes (or of `range`) that resumes where a broken connection left off. */
-  private async download(key: string, signal?: AbortSignal, checkSize?: (size: number) => void, range?: ByteRange): Promise<Readable> {
+  /**
+   * A stream of the object's bytes (or of `range`) that resumes where a broken connection left off.
+   * The SDK retries a request until its headers arrive, not a body that breaks off.
+   */
+  async read(relativeKey: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
+    const key = this.base + relativeKey;
     const start = range?.start ?? 0;
     const end = range ? `${range.end - 1}` : '';
     // The first request is made here so a missing object fails with its key, not mid-pipeline.
@@ -147,8 +121,13 @@ export class S3Store implements BackupStore {
     });
   }
 
-  async fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {
-    const key = this.contentKeyOf(copy, kind, fileName);
+  async readHead(key: string, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const response = await this.get(this.base + key, { Range: `bytes=0-${length - 1}` }, signal);
+    return readUpTo(bodyOf(response), length);
+  }
+
+  async size(relativeKey: string): Promise<number | undefined> {
+    const key = this.base + relativeKey;
     const head = await this.call('inspect', key, () =>
       this.client.send(new HeadObjectCommand({ ...this.object(key), ...this.encryption })),
     );
@@ -157,38 +136,6 @@ export class S3Store implements BackupStore {
 
   async close(): Promise<void> {
     this.client.destroy();
-  }
-
-  /** Brokers up to 8.8 wrote `P/C/N/…` ("legacy"); 8.9 and newer `manifests/…` and `contents/…` ("v2"). */
-  private async listManifestsIn(layout: Layout, partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
-    // The trailing `/` keeps backup 5 from matching 50…; the exact parse below still checks every key.
-    const idPath = checkpointId === undefined ? '' : `${checkpointId}/`;
-    const prefix = this.base + (layout === 'v2' ? manifestsPrefix(partitionId, checkpointId) : `${partitionId}/${idPath}`);
-    return this.call('list', prefix, async () => {
-      const refs: ManifestRef[] = [];
-      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
-        for (const { Key } of page.Contents ?? []) {
-          const parsed = Key?.startsWith(this.base) ? parseManifestKey(Key.slice(this.base.length), layout) : undefined;
-          const matches =
-            parsed?.partitionId === partitionId && (checkpointId === undefined || parsed.checkpointId === checkpointId);
-          if (parsed && matches) refs.push({ ...parsed, location: Key! });
-        }
-      }
-      return refs;
-    });
-  }
-
-  private contentKeyOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {
-    const { partitionId, checkpointId, nodeSegment, location } = copy.ref;
-    const layout = layoutOfBroker(copy.manifest.descriptor?.brokerVersion) ?? this.layoutOfManifest(location);
-    return layout === 'v2'
-      ? this.base + contentKey(partitionId, checkpointId, nodeSegment, kind, fileName)
-      : `${this.base}${partitionId}/${checkpointId}/${nodeSegment}/${kind}/${fileName}`;
-  }
-
-  /** Legacy keys start with the numeric partition id, so the `manifests/` prefix alone tells them apart. */
-  private layoutOfManifest(location: string): Layout {
-    return location.startsWith(`${this.base}manifests/`) ? 'v2' : 'legacy';
   }
 
   private get(key: string, range: Pick<GetObjectCommandInput, 'Range' | 'IfMatch'>, signal?: AbortSignal) {
@@ -250,15 +197,6 @@ function createClient(config: S3StoreConfig): S3Client {
       httpsAgent: new HttpsAgent(agentOptions),
     },
   });
-}
-
-/** backup-store-format.md §1: major 8 and minor ≤ 8 is legacy, anything newer v2. */
-function layoutOfBroker(version: string | undefined): Layout | undefined {
-  const match = version === undefined ? null : /^(\d+)\.(\d+)/.exec(version);
-  if (!match) return undefined;
-  const major = Number(match[1]);
-  const minor = Number(match[2]);
-  return major < 8 || (major === 8 && minor <= 8) ? 'legacy' : 'v2';
 }
 
 function bodyOf(response: GetObjectCommandOutput): Readable {

@@ -1,0 +1,41 @@
+import type { Readable } from 'node:stream';
+import type { ByteRange } from './backup-store.js';
+
+export interface ObjectReadOptions {
+  signal?: AbortSignal;
+  /** Only these bytes of the object. */
+  range?: ByteRange;
+  /**
+   * Called with the object's size before any byte is read; what it throws fails the read. Small
+   * objects (manifests, metadata) are refused by their size before they cost memory, and on a
+   * file system they must be regular files: a FIFO planted in the store must not hang the read.
+   */
+  checkSize?: (size: number) => void;
+}
+
+/**
+ * The small surface every backend offers, in its own terms of keys relative to its base path
+ * (compare WAL-G's `storage.Folder`): list, read (whole, a range or the head), size. It knows
+ * nothing of Zeebe: the key layouts and manifests live once, above it (ZeebeLayoutStore). Every
+ * call reports failures as RestoreErrors naming the object, with the store's exit code, and never
+ * a secret; reads are resumable where a network is involved, pinned to one object version.
+ */
+export interface ObjectBackend {
+  /** For logs, e.g. `S3 bucket b under base/ (endpoint …)`. Never secrets. */
+  readonly description: string;
+  /** How many transfers this backend serves well at once. */
+  readonly maxConcurrentTransfers: number;
+  /** How manifest refs and messages name the object under `key`: its full key or path. */
+  locationOf(key: string): string;
+  /** Every key below `prefix`, following every page of the listing. */
+  list(prefix: string): AsyncIterable<string>;
+  /** A stream of the object's bytes, or of `range`, failing with the key when the object does not exist. */
+  read(key: string, options?: ObjectReadOptions): Promise<Readable>;
+  /** The object's first `length` bytes (fewer if it is shorter), in one small request. */
+  readHead(key: string, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /** Its size in bytes, where the backend knows it cheaply. */
+  size(key: string): Promise<number | undefined>;
+  /** See BackupStore.copyToLocalFile: a kernel copy, for backends on a mounted file system. */
+  copyToLocalFile?(key: string, destination: string): Promise<boolean>;
+  close(): Promise<void>;
+}

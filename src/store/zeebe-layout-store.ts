@@ -1,0 +1,116 @@
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { BackupInvalidError } from '../errors.js';
+import type { BackupManifest } from '../manifest/manifest.js';
+import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
+import type { BackupCopy, BackupFileKind, BackupStore, ByteRange, ManifestRef, PartitionMetadataFile } from './backup-store.js';
+import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
+import type { ObjectBackend } from './object-backend.js';
+import { contentKey, type Layout, layoutOfBroker, manifestKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
+
+/**
+ * Zeebe's backups on any object backend: where manifests and files of each layout are, exact
+ * listing and id parsing, reading and checking manifests and the 8.9 per-partition metadata. The
+ * backend only moves bytes. `layouts` are the layouts the backend's store may hold, the one
+ * brokers write today first: S3 holds both v2 and legacy (per backup, by the broker version in its
+ * manifest), every other store v2 only.
+ */
+export class ZeebeLayoutStore implements BackupStore {
+  readonly description: string;
+  readonly maxConcurrentTransfers: number;
+  copyToLocalFile?: BackupStore['copyToLocalFile'];
+
+  constructor(
+    protected readonly objects: ObjectBackend,
+    private readonly layouts: readonly Layout[] = ['v2'],
+  ) {
+    this.description = objects.description;
+    this.maxConcurrentTransfers = objects.maxConcurrentTransfers;
+    const copyToLocalFile = objects.copyToLocalFile?.bind(objects);
+    if (copyToLocalFile) {
+      this.copyToLocalFile = (copy, kind, fileName, destination) => copyToLocalFile(this.contentKeyOf(copy, kind, fileName), destination);
+    }
+  }
+
+  async listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
+    const found = await Promise.all(this.layouts.map((layout) => this.listManifestsIn(layout, partitionId, checkpointId)));
+    return found.flat();
+  }
+
+  async readManifest(ref: ManifestRef): Promise<BackupManifest> {
+    const key = manifestKey(ref.partitionId, ref.checkpointId, ref.nodeSegment, this.layoutOfManifest(ref));
+    const body = await this.objects.read(key, {
+      checkSize: (size) => {
+        if (size > maxManifestBytes) throw manifestTooLargeError(ref.location, size);
+      },
+    });
+    return parseManifestFor(await textOf(body), ref);
+  }
+
+  /** 8.9 per-partition backup metadata: every JSON file directly below `metadata/<P>/` (v2 layout only). */
+  async readPartitionMetadata(partitionId: number): Promise<PartitionMetadataFile[]> {
+    const prefix = partitionMetadataPrefix(partitionId);
+    const keys: string[] = [];
+    for await (const key of this.objects.list(prefix)) {
+      if (key.startsWith(prefix) && isPartitionMetadataName(key.slice(prefix.length))) keys.push(key);
+    }
+    return Promise.all(
+      keys.sort().map(async (key) => {
+        const location = this.objects.locationOf(key);
+        const body = await this.objects.read(key, {
+          checkSize: (size) => {
+            if (size > maxPartitionMetadataBytes) {
+              throw new BackupInvalidError(`Backup metadata ${location} is ${size} bytes long, more than ${maxPartitionMetadataBytes}.`);
+            }
+          },
+        });
+        return { location, text: await textOf(body) };
+      }),
+    );
+  }
+
+  openFile(copy: BackupCopy, kind: BackupFileKind, fileName: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable> {
+    return this.objects.read(this.contentKeyOf(copy, kind, fileName), { ...(signal ? { signal } : {}), ...(range ? { range } : {}) });
+  }
+
+  readFileHead(copy: BackupCopy, kind: BackupFileKind, fileName: string, length: number, signal?: AbortSignal): Promise<Buffer> {
+    return this.objects.readHead(this.contentKeyOf(copy, kind, fileName), length, signal);
+  }
+
+  fileSize(copy: BackupCopy, kind: BackupFileKind, fileName: string): Promise<number | undefined> {
+    return this.objects.size(this.contentKeyOf(copy, kind, fileName));
+  }
+
+  close(): Promise<void> {
+    return this.objects.close();
+  }
+
+  /** Where a copy's files are: the layout its broker version writes, else the layout its manifest was found in. */
+  contentKeyOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {
+    const { partitionId, checkpointId, nodeSegment } = copy.ref;
+    const layout = this.layouts.length === 1 ? this.layouts[0]! : (layoutOfBroker(copy.manifest.descriptor?.brokerVersion) ?? this.layoutOfManifest(copy.ref));
+    return contentKey(partitionId, checkpointId, nodeSegment, kind, fileName, layout);
+  }
+
+  private layoutOfManifest(ref: ManifestRef): Layout {
+    const { partitionId, checkpointId, nodeSegment } = ref;
+    return this.layouts.find((layout) => this.objects.locationOf(manifestKey(partitionId, checkpointId, nodeSegment, layout)) === ref.location) ?? this.layouts[0]!;
+  }
+
+  /** The trailing `/` of the prefix keeps partition 1 from matching 11 and backup 7 from 70; the exact parse decides for every key. */
+  private async listManifestsIn(layout: Layout, partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]> {
+    const refs: ManifestRef[] = [];
+    for await (const key of this.objects.list(manifestsPrefix(partitionId, checkpointId, layout))) {
+      const parsed = parseManifestKey(key, layout);
+      if (parsed?.partitionId === partitionId && (checkpointId === undefined || parsed.checkpointId === checkpointId)) {
+        refs.push({ ...parsed, location: this.objects.locationOf(key) });
+      }
+    }
+    return refs;
+  }
+}
+
+/** UTF-8 as written: a byte-order mark stays, and JSON parsing refuses it as the broker's parser would. */
+async function textOf(body: Readable): Promise<string> {
+  return (await buffer(body)).toString('utf8');
+}
