@@ -1,5 +1,5 @@
-import { jsonLong } from '../manifest/lossless-json.js';
-import type { BackupStatus } from '../manifest/manifest.js';
+import type { BackupDescriptor, BackupFile, BackupManifest, BackupStatus } from '../manifest/manifest.js';
+import { manifestJson } from '../manifest/write-manifest.js';
 import { contentKey, manifestKey } from '../store/store-layout.js';
 
 /**
@@ -17,12 +17,7 @@ export interface PartitionBackup {
    * Absent only for a backup that failed before it started: Zeebe's `Manifest.createFailed`
    * writes such a manifest without descriptor, snapshot and segments.
    */
-  descriptor?: {
-    snapshotId?: string;
-    checkpointPosition: bigint;
-    numberOfPartitions: number;
-    brokerVersion: string;
-  };
+  descriptor?: BackupDescriptor;
   /** The snapshot's files, including its `.checksum` file. */
   snapshotFiles?: SourceFile[];
   /** The journal segment files. */
@@ -41,29 +36,26 @@ export type BackupObject = { key: string; source: string } | { key: string; text
 
 /** The manifest's JSON: absent values are omitted, never null; the status is upper case. */
 export function commonManifestJson(backup: PartitionBackup): string {
+  return manifestJson(manifestOf(backup), 'common');
+}
+
+/** The backup's manifest as brokers record it; both timestamps are `createdAt`, or now. */
+export function manifestOf(backup: PartitionBackup, compressed: ReadonlyMap<string, string> = new Map()): BackupManifest {
   const { partitionId, checkpointId, nodeId, descriptor } = backup;
-  const names = (files: SourceFile[]) => ({ files: files.map(({ name }) => ({ name })) });
   const createdAt = backup.createdAt ?? new Date().toISOString();
-  return JSON.stringify({
-    id: { nodeId, partitionId, checkpointId: jsonLong(checkpointId) },
-    ...(descriptor
-      ? {
-          descriptor: {
-            ...(descriptor.snapshotId ? { snapshotId: descriptor.snapshotId } : {}),
-            checkpointPosition: jsonLong(descriptor.checkpointPosition),
-            numberOfPartitions: descriptor.numberOfPartitions,
-            brokerVersion: descriptor.brokerVersion,
-          },
-        }
-      : {}),
-    statusCode: backup.status ?? 'COMPLETED',
+  const files = (list: SourceFile[]) => list.map(({ name }): BackupFile => (compressed.has(name) ? { name, compression: compressed.get(name)! } : { name }));
+  return {
+    partitionId,
+    checkpointId,
+    nodeId,
+    status: backup.status ?? 'COMPLETED',
     ...(backup.failureReason ? { failureReason: backup.failureReason } : {}),
-    ...(descriptor || backup.status !== 'FAILED'
-      ? { snapshot: names(backup.snapshotFiles ?? []), segments: names(backup.segmentFiles) }
-      : {}),
+    ...(descriptor ? { descriptor } : {}),
+    snapshotFiles: files(backup.snapshotFiles ?? []),
+    segmentFiles: files(backup.segmentFiles),
     createdAt,
     modifiedAt: createdAt,
-  });
+  };
 }
 
 /**

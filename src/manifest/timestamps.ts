@@ -14,3 +14,13 @@ export function isoFromEpochSeconds(source: string): string {
 export function isoFromEpochMillis(source: string): string {
   return new Date(Number(source)).toISOString();
 }
+
+/**
+ * The inverse of isoFromEpochSeconds, for manifests written for brokers up to 8.8: an ISO-8601
+ * UTC instant as epoch seconds with its fraction digits (up to nine), never through a double.
+ */
+export function epochSecondsFromIso(iso: string): string {
+  const match = /^(.*?)(?:\.(\d{1,9}))?Z$/.exec(iso);
+  const seconds = Math.floor(Date.parse(`${match?.[1] ?? iso}Z`) / 1000);
+  return match?.[2] ? `${seconds}.${match[2]}` : String(seconds);
+}
