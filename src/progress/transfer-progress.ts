@@ -27,6 +27,7 @@ export class TransferProgress {
     return {
       description: store.description,
       maxConcurrentTransfers: store.maxConcurrentTransfers,
+      readsWholeFiles: store.readsWholeFiles ?? false,
       listManifests: (...args) => store.listManifests(...args),
       readManifest: (...args) => store.readManifest(...args),
       fileSize: (...args) => store.fileSize(...args),

@@ -99,7 +99,7 @@ export async function transferFile(store: BackupStore, transfer: FileTransfer, s
     const copied = await copyInKernel(store.copyToLocalFile.bind(store), transfer, signal);
     if (copied !== undefined) return copied;
   }
-  const parts = partsOf(transfer.storedSize);
+  const parts = store.readsWholeFiles ? [] : partsOf(transfer.storedSize);
   if (parts.length > 1) return transferInParts(store, transfer, label, parts, signal);
   return streamFile(store, transfer, label, decoding, signal);
 }

@@ -42,6 +42,11 @@ export interface BackupStore {
   readonly description: string;
   /** How many file transfers this store serves well at once. */
   readonly maxConcurrentTransfers: number;
+  /**
+   * Files are read whole, never in parts: the store checks each file's checksum as it is read
+   * (an archive, against its index).
+   */
+  readonly readsWholeFiles?: boolean;
   /** All manifests of exactly this partition (and backup id, if given), from any node. */
   listManifests(partitionId: number, checkpointId?: bigint): Promise<ManifestRef[]>;
   /** Reads and parses one manifest; its id must match the ref. */

@@ -1,10 +1,14 @@
-import { constants, createReadStream } from 'node:fs';
-import { copyFile, open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ensureDir } from 'fs-extra';
+import { fsyncDirectory } from '../util/fsync.js';
 import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupStore } from './backup-store.js';
-import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import type { ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { ZeebeLayoutStore } from './zeebe-layout-store.js';
 
 /** Zeebe's FILESYSTEM store: a directory, usually a shared mount, in the v2 layout. */
@@ -18,7 +22,7 @@ export class FilesystemStore extends ZeebeLayoutStore {
 }
 
 /** The files below a directory, as objects whose keys are their relative paths. */
-export class FilesystemObjects implements ObjectBackend {
+export class FilesystemObjects implements WritableObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers = 8;
 
@@ -131,6 +135,27 @@ export class FilesystemObjects implements ObjectBackend {
   async size(key: string): Promise<number | undefined> {
     const path = this.locationOf(key);
     return (await this.call(`stat ${path}`, () => stat(path))).size;
+  }
+
+  /**
+   * Written beside its final name, made durable, then renamed into place: a broker or a reader
+   * never sees a partly written file under the key.
+   */
+  async write(key: string, body: Readable, _size: number | undefined, signal?: AbortSignal): Promise<void> {
+    const path = this.locationOf(key);
+    const partial = `${path}.partial-${randomUUID().slice(0, 8)}`;
+    await this.call(`write ${path}`, async () => {
+      await ensureDir(dirname(path));
+      try {
+        // flush: fsync before the file is closed, so the rename cannot expose a file with holes.
+        await pipeline(body, createWriteStream(partial, { flags: 'wx', flush: true }), signal ? { signal } : {});
+      } catch (error) {
+        await rm(partial, { force: true });
+        throw error;
+      }
+      await rename(partial, path);
+      await fsyncDirectory(dirname(path));
+    });
   }
 
   async close(): Promise<void> {}

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { type Bucket, type File, Storage, type StorageOptions } from '@google-cloud/storage';
 import { PassThroughClient } from 'google-auth-library';
 import type { GcsStoreConfig } from '../config/restore-config.js';
 import { errnoCode, type RestoreError, StoreUnavailableError } from '../errors.js';
-import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import type { ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { defaultIdleTimeoutMs, type ObjectStoreOptions, watchedBody } from './object-store.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
@@ -26,7 +27,7 @@ export class GcsStore extends ZeebeLayoutStore {
 }
 
 /** One GCS bucket below an optional base path, as objects. */
-export class GcsObjects implements ObjectBackend {
+export class GcsObjects implements WritableObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers = maxParallelTransfers;
   private readonly storage: Storage;
@@ -95,6 +96,15 @@ export class GcsObjects implements ObjectBackend {
     const key = this.base + relativeKey;
     const [metadata] = await this.call('inspect', key, () => this.bucket.file(key).getMetadata());
     return metadata.size === undefined ? undefined : Number(metadata.size);
+  }
+
+  /**
+   * A single-request upload with the body streamed; GCS creates the object only when the request
+   * completes, and the library compares the CRC32C GCS computed with the one of the bytes sent.
+   */
+  async write(relativeKey: string, body: Readable, _size: number | undefined, signal?: AbortSignal): Promise<void> {
+    const key = this.base + relativeKey;
+    await this.call('upload', key, () => pipeline(body, this.bucket.file(key).createWriteStream({ resumable: false }), signal ? { signal } : {}));
   }
 
   async close(): Promise<void> {}

@@ -25,6 +25,8 @@ export interface ObjectBackend {
   readonly description: string;
   /** How many transfers this backend serves well at once. */
   readonly maxConcurrentTransfers: number;
+  /** See BackupStore.readsWholeFiles. */
+  readonly readsWholeFiles?: boolean;
   /** How manifest refs and messages name the object under `key`: its full key or path. */
   locationOf(key: string): string;
   /** Every key below `prefix`, following every page of the listing. */
@@ -39,3 +41,16 @@ export interface ObjectBackend {
   copyToLocalFile?(key: string, destination: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Where objects can be written: a writable backend, or an archive being written. */
+export interface ObjectSink {
+  /**
+   * Stores `body` under `key`, replacing what is there; `size` is its length where known (a
+   * decompressed file's is not). The object appears whole or not at all: an interrupted write never
+   * leaves a shorter object under the key.
+   */
+  write(key: string, body: Readable, size: number | undefined, signal?: AbortSignal): Promise<void>;
+}
+
+/** A backend a backup can be copied into. */
+export interface WritableObjectBackend extends ObjectBackend, ObjectSink {}

@@ -1,30 +1,49 @@
 import type { StoreConfig } from '../config/restore-config.js';
 import { UsageError } from '../errors.js';
 import type { BackupStore } from './backup-store.js';
+import type { WritableObjectBackend } from './object-backend.js';
+import { commonConventions, type StoreConventions, ZeebeLayoutStore } from './zeebe-layout-store.js';
 
 /** Store modules are loaded on demand, so `--help` and filesystem restores never load cloud SDKs. */
 export async function openStore(config: StoreConfig): Promise<BackupStore> {
   switch (config.type) {
-    case 'FILESYSTEM': {
-      const { FilesystemStore } = await import('./filesystem-store.js');
-      return new FilesystemStore(config.basePath);
-    }
-    case 'S3': {
-      const { S3Store } = await import('./s3-store.js');
-      return new S3Store(config);
-    }
-    case 'GCS': {
-      const { GcsStore } = await import('./gcs-store.js');
-      return new GcsStore(config);
-    }
-    case 'AZURE': {
-      const { AzureStore } = await import('./azure-store.js');
-      return AzureStore.open(config);
-    }
     case 'NONE':
       throw new UsageError(
         'No backup store is configured. Set zeebe.broker.data.backup.store (or camunda.data.backup.store) ' +
           'to S3, GCS, AZURE or FILESYSTEM, with the same settings the brokers used to take the backup.',
       );
+    default: {
+      const { store } = await openWritableStore(config);
+      return store;
+    }
+  }
+}
+
+/** A store a backup can be copied into: its Zeebe conventions, and its objects to write. */
+export async function openWritableStore(
+  config: Exclude<StoreConfig, { type: 'NONE' }>,
+): Promise<{ store: ZeebeLayoutStore; objects: WritableObjectBackend }> {
+  const [objects, conventions] = await objectsOf(config);
+  return { store: new ZeebeLayoutStore(objects, conventions), objects };
+}
+
+async function objectsOf(config: Exclude<StoreConfig, { type: 'NONE' }>): Promise<[WritableObjectBackend, StoreConventions]> {
+  switch (config.type) {
+    case 'FILESYSTEM': {
+      const { FilesystemObjects } = await import('./filesystem-store.js');
+      return [new FilesystemObjects(config.basePath), commonConventions];
+    }
+    case 'S3': {
+      const { S3Objects, s3Conventions } = await import('./s3-store.js');
+      return [new S3Objects(config), s3Conventions];
+    }
+    case 'GCS': {
+      const { GcsObjects } = await import('./gcs-store.js');
+      return [new GcsObjects(config), commonConventions];
+    }
+    case 'AZURE': {
+      const { AzureObjects } = await import('./azure-store.js');
+      return [await AzureObjects.open(config), commonConventions];
+    }
   }
 }

@@ -7,15 +7,16 @@ import {
   type GetObjectCommandOutput,
   HeadObjectCommand,
   paginateListObjectsV2,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../config/restore-config.js';
 import { errnoCode, StoreUnavailableError, UsageError } from '../errors.js';
-import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import type { ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, storeError, type StoreErrorExplanation } from './store-errors.js';
 import { batchRetryStrategy } from './s3-retry.js';
-import { ZeebeLayoutStore } from './zeebe-layout-store.js';
+import { type StoreConventions, ZeebeLayoutStore } from './zeebe-layout-store.js';
 import { readUpTo } from '../util/read-up-to.js';
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not S3. */
@@ -25,18 +26,21 @@ const apiCallAttempts = 5;
 /** A TCP connect that takes longer than this will not succeed; don't wait a whole apiCallTimeout. */
 const maxConnectTimeoutMs = 10_000;
 
+/** S3 holds both layouts and S3 manifests (see StoreConventions). */
+export const s3Conventions: StoreConventions = { layouts: ['v2', 'legacy'], dialect: 's3' };
+
 /**
  * Zeebe's S3 store. Which layout holds a backup's files is decided per backup from the broker
  * version in its manifest, so one bucket may mix backups of old and new brokers.
  */
 export class S3Store extends ZeebeLayoutStore {
   constructor(config: S3StoreConfig) {
-    super(new S3Objects(config), ['v2', 'legacy']);
+    super(new S3Objects(config), s3Conventions);
   }
 }
 
 /** One S3 bucket below an optional base path, as objects: the SDK calls, retries and error mapping. */
-export class S3Objects implements ObjectBackend {
+export class S3Objects implements WritableObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers: number;
   private readonly client: S3Client;
@@ -134,6 +138,23 @@ export class S3Objects implements ObjectBackend {
     return head.ContentLength;
   }
 
+  /**
+   * One PUT with the body streamed (S3 takes up to 5 GiB so; larger objects fail with S3's
+   * answer), encrypted with the SSE-C key when one is configured. S3 stores an object only
+   * once all of it has arrived.
+   */
+  async write(relativeKey: string, body: Readable, size: number | undefined, signal?: AbortSignal): Promise<void> {
+    const key = this.base + relativeKey;
+    // Files keep their compression in an S3 store, so their size is always known.
+    if (size === undefined) throw new Error(`The size of ${key} must be known to upload it to S3.`);
+    await this.call('upload', key, () =>
+      this.client.send(
+        new PutObjectCommand({ ...this.object(key), Body: body, ContentLength: size, ...this.encryption }),
+        signal ? { abortSignal: signal } : {},
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
   }
@@ -180,6 +201,10 @@ function createClient(config: S3StoreConfig): S3Client {
     ...(config.accessKey && config.secretKey
       ? { credentials: { accessKeyId: config.accessKey, secretAccessKey: config.secretKey } }
       : {}),
+    // Checksums only where S3 requires them: a streamed upload with a trailing checksum is
+    // aws-chunked, which S3-compatible servers do not all understand; a copy reads every object
+    // back and compares its CRC32C instead.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
     maxAttempts: apiCallAttempts,
     retryStrategy: batchRetryStrategy({
       maxAttempts: apiCallAttempts,

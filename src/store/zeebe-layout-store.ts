@@ -5,27 +5,50 @@ import type { BackupManifest } from '../manifest/manifest.js';
 import { manifestTooLargeError, maxManifestBytes, parseManifestFor } from '../manifest/parse-manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore, ByteRange, ManifestRef, PartitionMetadataFile } from './backup-store.js';
 import { isPartitionMetadataName, maxPartitionMetadataBytes, partitionMetadataPrefix } from './metadata-layout.js';
+import type { ManifestDialect } from '../manifest/write-manifest.js';
 import type { ObjectBackend } from './object-backend.js';
 import { contentKey, type Layout, layoutOfBroker, manifestKey, manifestsPrefix, parseManifestKey } from './store-layout.js';
 
 /**
+ * How a store's brokers write: the layouts it may hold, the one brokers write today first, and its
+ * manifest dialect. S3 holds both v2 and legacy (per backup, by the broker version in its
+ * manifest) and writes S3 manifests, which record each file's compression; every other store
+ * holds v2 and common manifests of raw files.
+ */
+export interface StoreConventions {
+  layouts: readonly Layout[];
+  dialect: 's3' | 'common';
+}
+
+export const commonConventions: StoreConventions = { layouts: ['v2'], dialect: 'common' };
+
+/** Where and how a backup is written into a store, so its brokers take it for their own. */
+export interface Placement {
+  layout: Layout;
+  dialect: ManifestDialect;
+}
+
+/**
  * Zeebe's backups on any object backend: where manifests and files of each layout are, exact
  * listing and id parsing, reading and checking manifests and the 8.9 per-partition metadata. The
- * backend only moves bytes. `layouts` are the layouts the backend's store may hold, the one
- * brokers write today first: S3 holds both v2 and legacy (per backup, by the broker version in its
- * manifest), every other store v2 only.
+ * backend only moves bytes.
  */
 export class ZeebeLayoutStore implements BackupStore {
   readonly description: string;
   readonly maxConcurrentTransfers: number;
+  readonly readsWholeFiles: boolean;
   copyToLocalFile?: BackupStore['copyToLocalFile'];
 
+  private readonly layouts: readonly Layout[];
+
   constructor(
-    protected readonly objects: ObjectBackend,
-    private readonly layouts: readonly Layout[] = ['v2'],
+    private readonly objects: ObjectBackend,
+    private readonly conventions: StoreConventions = commonConventions,
   ) {
+    this.layouts = conventions.layouts;
     this.description = objects.description;
     this.maxConcurrentTransfers = objects.maxConcurrentTransfers;
+    this.readsWholeFiles = objects.readsWholeFiles ?? false;
     const copyToLocalFile = objects.copyToLocalFile?.bind(objects);
     if (copyToLocalFile) {
       this.copyToLocalFile = (copy, kind, fileName, destination) => copyToLocalFile(this.contentKeyOf(copy, kind, fileName), destination);
@@ -92,6 +115,11 @@ export class ZeebeLayoutStore implements BackupStore {
     return contentKey(partitionId, checkpointId, nodeSegment, kind, fileName, layout);
   }
 
+  /** A backup of this broker version as the store's brokers write it: S3 by the version, every other store v2 and common. */
+  placementOf(brokerVersion: string | undefined): Placement {
+    return this.conventions.dialect === 'common' ? { layout: 'v2', dialect: 'common' } : s3PlacementOf(brokerVersion);
+  }
+
   private layoutOfManifest(ref: ManifestRef): Layout {
     const { partitionId, checkpointId, nodeSegment } = ref;
     return this.layouts.find((layout) => this.objects.locationOf(manifestKey(partitionId, checkpointId, nodeSegment, layout)) === ref.location) ?? this.layouts[0]!;
@@ -113,4 +141,10 @@ export class ZeebeLayoutStore implements BackupStore {
 /** UTF-8 as written: a byte-order mark stays, and JSON parsing refuses it as the broker's parser would. */
 async function textOf(body: Readable): Promise<string> {
   return (await buffer(body)).toString('utf8');
+}
+
+/** Where and how a broker of this version writes a backup into S3 (backup-store-format.md §1, §2.1). */
+export function s3PlacementOf(brokerVersion: string | undefined): Placement {
+  const layout = layoutOfBroker(brokerVersion) ?? 'v2';
+  return { layout, dialect: layout === 'v2' ? 's3-iso' : 's3-epoch-seconds' };
 }
