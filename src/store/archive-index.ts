@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { BackupInvalidError } from '../errors.js';
+import { isSafeFileName } from '../manifest/safe-names.js';
+
+/**
+ * A backup archive (`restore export`) is a tar file laid out like a filesystem store (the v2
+ * layout: `contents/…`, `metadata/…`, `manifests/…`), followed by this index entry, which lists
+ * every other entry with its size and CRC32C. Written last, when every checksum is known: an
+ * archive cut short has no index, and is refused.
+ */
+export const archiveIndexName = 'zeebe-backup-archive.json';
+
+export interface ArchiveIndexEntry {
+  path: string;
+  size: number;
+  /** Eight hex digits. */
+  crc32c: string;
+}
+
+export interface ArchiveIndex {
+  format: 'zeebe-backup-archive';
+  version: 1;
+  backupId: string;
+  createdAt: string;
+  createdBy: string;
+  files: ArchiveIndexEntry[];
+}
+
+const indexSchema = z.object({
+  format: z.literal('zeebe-backup-archive'),
+  version: z.literal(1),
+  backupId: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  files: z.array(z.object({ path: z.string(), size: z.number().int().nonnegative(), crc32c: z.string().regex(/^[0-9a-f]{8}$/) })),
+});
+
+/** The index is a few hundred bytes per file; anything larger is not one. */
+export const maxArchiveIndexBytes = 64 * 1024 * 1024;
+
+export function parseArchiveIndex(text: string, archive: string): ArchiveIndex {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new BackupInvalidError(`The index ${archiveIndexName} of the archive ${archive} is not valid JSON: ${(error as Error).message}.`);
+  }
+  const result = indexSchema.safeParse(json);
+  if (!result.success) {
+    throw new BackupInvalidError(`The index ${archiveIndexName} of the archive ${archive} is malformed: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}.`);
+  }
+  return result.data;
+}
+
+/**
+ * Entries found against the index: each indexed entry present with its size, and nothing beyond
+ * it. Names the first entry that differs.
+ */
+export function checkAgainstIndex(index: ArchiveIndex, found: ReadonlyMap<string, number>, archive: string): void {
+  const indexed = new Set<string>();
+  for (const { path, size } of index.files) {
+    indexed.add(path);
+    const actual = found.get(path);
+    if (actual === undefined) throw corruptArchive(archive, path, 'is listed in the index but missing: the archive was cut short or altered');
+    if (actual !== size) throw corruptArchive(archive, path, `is ${actual} bytes long, but the index says ${size}`);
+  }
+  const extra = [...found.keys()].find((path) => !indexed.has(path));
+  if (extra !== undefined) throw corruptArchive(archive, extra, 'is not listed in the index: the archive was altered');
+}
+
+export function corruptArchive(archive: string, entry: string, problem: string): BackupInvalidError {
+  return new BackupInvalidError(`The archive ${archive} is corrupt: entry ${entry} ${problem}. Export the backup again.`);
+}
+
+export function missingIndex(archive: string): BackupInvalidError {
+  return new BackupInvalidError(
+    `The archive ${archive} has no ${archiveIndexName} entry: it was cut short (an interrupted export or copy) or was not written by ` +
+      `'restore export'. Export the backup again.`,
+  );
+}
+
+/**
+ * Entry names come from a file someone handed over: only relative paths below the three top-level
+ * folders of the layout, each component a plain name, are taken (a streamed archive writes them
+ * to disk). Anything else is refused.
+ */
+export function checkEntryName(name: string, archive: string): void {
+  const [top, ...rest] = name.split('/');
+  const known = top === 'contents' || top === 'manifests' || top === 'metadata';
+  if (!known || rest.length === 0 || !rest.every(isSafeFileName)) {
+    throw corruptArchive(archive, JSON.stringify(name), 'is not a name a backup archive holds');
+  }
+}
