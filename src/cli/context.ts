@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import type { LoadedConfig } from '../config/restore-config.js';
 import { latestCompletedBackup } from '../backups/backup-catalog.js';
@@ -9,6 +11,10 @@ import { type CommandLine, zeebeImageEnvironment } from './zeebe-image-environme
 
 export interface GlobalArguments extends CommandLine {
   config?: string;
+  /** `--archive=<file>`: read the backup from this archive instead of the configured store. */
+  archive?: string;
+  /** Where a compressed archive's files are kept while the command runs. */
+  workDirectory?: string;
 }
 
 export interface CommandContext {
@@ -18,6 +24,9 @@ export interface CommandContext {
   /** The time range to restore: `--from`/`--to`, else the Zeebe image's variables. */
   from?: string;
   to?: string;
+  /** `--archive`, as an absolute path. */
+  archive?: string;
+  workDirectory?: string;
   log: Logger;
 }
 
@@ -34,12 +43,21 @@ export function loadCommandContext(args: GlobalArguments, log: Logger): CommandC
     ...(invocation.backupId === undefined ? {} : { backupId: invocation.backupId }),
     ...(invocation.from === undefined ? {} : { from: invocation.from }),
     ...(invocation.to === undefined ? {} : { to: invocation.to }),
+    ...(args.archive === undefined ? {} : { archive: resolve(args.archive) }),
+    ...(args.workDirectory === undefined ? {} : { workDirectory: resolve(args.workDirectory) }),
   };
 }
 
-/** Opens the configured store for the duration of `use`. */
-export async function withStore<T>(context: CommandContext, use: (store: BackupStore) => Promise<T>): Promise<T> {
-  const store = await openStore(context.loaded.config.backupStore);
+/**
+ * Opens the configured store, or the `--archive`, for the duration of `use`. `partitions` are those
+ * whose files the command reads: a compressed archive, read once, keeps only theirs.
+ */
+export async function withStore<T>(context: CommandContext, use: (store: BackupStore) => Promise<T>, partitions: readonly number[] = []): Promise<T> {
+  const store = await openStore(
+    context.archive === undefined
+      ? context.loaded.config.backupStore
+      : { type: 'ARCHIVE', path: context.archive, partitions, workDirectory: context.workDirectory ?? tmpdir() },
+  );
   try {
     return await use(store);
   } finally {

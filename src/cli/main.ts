@@ -25,6 +25,8 @@ const restoreExamples = `Examples:
   restore --print-config
       Show every resolved setting, which key set it and where it came from (secrets masked).
   restore list 1700*          restore describe 1700000000000          restore verify latest
+  restore export latest --output=backup.tar        restore --backupId=latest --archive=backup.tar
+  restore copy latest --to=/etc/zeebe/target-store.yaml
 
 Exit codes:
 ${exitCodeTable()}`;
@@ -72,7 +74,11 @@ function globalOptions(parser: Argv) {
       default: false,
       describe: `derive the node id from the pod name as the Camunda Helm chart does (camunda-zeebe-2 → 2) unless one is set; also ${nodeIdFromHostnameVariable}=true`,
     })
-    .option('json', { type: 'boolean', default: false, describe: 'print data as JSON (list, describe, verify, --dry-run)' });
+    .option('json', { type: 'boolean', default: false, describe: 'print data as JSON (list, describe, verify, --dry-run)' })
+    .option('archive', {
+      type: 'string',
+      describe: "read the backup from this archive ('restore export') instead of the configured store; a zstd-compressed one is read once",
+    });
 }
 
 async function parseArguments(argv: string[]): Promise<Invocation> {
@@ -81,7 +87,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
     .scriptName('restore')
     .usage(
       'Usage: $0 --backupId=<id>[,<id>…] [options]\n       $0 --from=<instant> --to=<instant> [options]\n' +
-        '       $0 [--from=<instant>] [--to=<instant>] [options]   (RDBMS secondary storage: follow the database)\n       $0 <list|describe|verify> …\n\n' +
+        '       $0 [--from=<instant>] [--to=<instant>] [options]   (RDBMS secondary storage: follow the database)\n       $0 <list|describe|verify|export|copy> …\n\n' +
         "Restores this Zeebe broker node's data directory from a backup. Run it on every broker node before the broker starts.",
     )
     .command(
@@ -102,6 +108,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
           .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved configuration and exit' })
           .option('concurrency', { type: 'number', describe: 'file transfers at once (default: what the store serves well)' })
           .option('progress-interval', { type: 'number', default: 10, describe: 'seconds between progress lines when not on a terminal' })
+          .option('work-dir', { type: 'string', describe: "with a compressed --archive: where this node's partitions are kept while they are restored (default: the system temporary directory)" })
           .epilogue(restoreExamples),
       (args) => {
         if (args.concurrency !== undefined && (!Number.isInteger(args.concurrency) || args.concurrency < 1)) {
@@ -113,7 +120,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
             ? new LiveProgressDisplay(process.stderr)
             : undefined;
         invocation = {
-          ...common(args, args),
+          ...common(args, args, args['work-dir']),
           ...(liveDisplay ? { liveDisplay } : {}),
           printsData: args['dry-run'] || args['print-config'],
           run: async (context) =>
@@ -188,7 +195,7 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
           .example('$0 verify latest --strict', 'treat Raft members that differ from the configured layout as an error'),
       (args) => {
         invocation = {
-          ...common(args),
+          ...common(args, undefined, args['work-dir']),
           printsData: true,
           run: async (context) =>
             (await import('./commands/verify-command.js')).verifyCommand(context, args.backupId, {
@@ -197,6 +204,48 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
               ...(args.partitions ? { partitions: args.partitions.map(Number) } : {}),
               ...(args['work-dir'] ? { workDirectory: args['work-dir'] } : {}),
             }),
+        };
+      },
+    )
+    .command(
+      'export <backupId>',
+      'write a backup into one tar archive (laid out like a filesystem store, with an index of sizes and CRC32Cs), for a restore where no store can be reached',
+      (command) =>
+        command
+          .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
+          .option('output', { type: 'string', demandOption: true, describe: "the archive file to create, or '-' for standard output" })
+          .option('compress', { type: 'boolean', default: false, describe: 'compress the archive with zstd' })
+          .option('all-copies', { type: 'boolean', default: false, describe: "every node's copy of each partition, not one completed copy" })
+          .example('$0 export latest --output=backup.tar', 'the newest complete backup, restorable with --archive=backup.tar')
+          .example('$0 export 1763683200000 --output=- --compress | ssh vault "cat > backup.tar.zst"', 'streamed and compressed'),
+      (args) => {
+        invocation = {
+          ...common(args),
+          printsData: true,
+          run: async (context) =>
+            (await import('./commands/export-command.js')).exportCommand(context, args.backupId, {
+              output: args.output,
+              compress: args.compress,
+              allCopies: args['all-copies'],
+            }),
+        };
+      },
+    )
+    .command(
+      'copy <backupId>',
+      "copy a backup into the store another broker configuration names, in that store's own layout and manifest format",
+      (command) =>
+        command
+          .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
+          .option('to', { type: 'string', demandOption: true, describe: "the target's broker configuration file (application.yaml); its credentials are read from it alone" })
+          .option('all-copies', { type: 'boolean', default: false, describe: "every node's copy of each partition, not one completed copy" })
+          .example('$0 copy latest --to=/etc/zeebe/gcs.yaml', 'the newest complete backup into the GCS store that file configures')
+          .example('$0 copy 1763683200000 --archive=backup.tar --to=application.yaml', 'from an archive into a store'),
+      (args) => {
+        invocation = {
+          ...common(args),
+          printsData: false,
+          run: async (context) => (await import('./commands/copy-command.js')).copyCommand(context, args.backupId, { to: args.to, allCopies: args['all-copies'] }),
         };
       },
     )
@@ -215,11 +264,14 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
 
 /** Options every command shares; what to restore only where a command restores. */
 function common(
-  args: { config?: string | undefined; 'log-format': LogFormat; 'node-id-from-hostname': boolean },
+  args: { config?: string | undefined; archive?: string | undefined; 'log-format': LogFormat; 'node-id-from-hostname': boolean },
   restoring?: { backupId?: string | undefined; from?: string | undefined; to?: string | undefined },
+  workDirectory?: string,
 ) {
   const global: GlobalArguments = { nodeIdFromHostname: args['node-id-from-hostname'] };
   if (args.config !== undefined) global.config = args.config;
+  if (args.archive !== undefined) global.archive = args.archive;
+  if (workDirectory !== undefined) global.workDirectory = workDirectory;
   if (restoring?.backupId !== undefined) global.backupId = restoring.backupId;
   if (restoring?.from !== undefined) global.from = restoring.from;
   if (restoring?.to !== undefined) global.to = restoring.to;

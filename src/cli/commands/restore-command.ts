@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { renderConfig } from '../../config/print-config.js';
 import type { Instant } from '../../chain/instant.js';
-import { ExitCode, InterruptedError, UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { partitionsOwnedBy } from '../../cluster/partition-layout.js';
 import { describeRecord } from '../../restore/previous-run.js';
 import type { Logger } from '../../log/logger.js';
 import { LiveProgressDisplay, periodicProgressLog, type ProgressReporter } from '../../progress/progress-reporters.js';
 import { restoreBroker, type RestoreOutcome } from '../../restore/restore-broker.js';
 import { formatBytes } from '../../util/format.js';
 import { agentVersion } from '../agent-version.js';
+import { peakResidentBytes } from '../../util/peak-memory.js';
+import { interruptibly } from '../interrupt.js';
 import { backupTarget, type RestoreTarget } from '../../chain/restore-target.js';
 import type { BackupStore } from '../../store/backup-store.js';
 import { parseRestoreSelector, parseTimeArgument } from '../backup-id.js';
@@ -34,44 +36,40 @@ export async function restoreCommand(context: CommandContext, options: RestoreOp
     return ExitCode.success;
   }
   const request = restoreRequestOf(context);
+  // A compressed archive keeps the files of this node's partitions only.
+  const partitions = options.dryRun ? [] : partitionsOwnedBy(loaded.config);
   return withStore(context, async (store) => {
     const target = await targetOf(request, store, context);
     if (options.dryRun) return printPlan(context, store, target, options.json);
-    const controller = new AbortController();
-    const stopOn = (signal: NodeJS.Signals) => () => {
-      if (controller.signal.aborted) process.exit(ExitCode.interrupted);
-      log.warn(`Received ${signal}: stopping and removing what this restore wrote (send it again to exit at once).`);
-      controller.abort(new InterruptedError(signal));
-    };
-    process.on('SIGINT', stopOn('SIGINT'));
-    process.on('SIGTERM', stopOn('SIGTERM'));
-    let reporter: ProgressReporter | undefined;
-    try {
-      const outcome = await restoreBroker({
-        config: loaded.config,
-        target,
-        store,
-        log,
-        signal: controller.signal,
-        agentVersion,
-        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-        onProgress: (progress) => {
-          if (options.liveDisplay) options.liveDisplay.show(progress);
-          reporter = options.liveDisplay ?? periodicProgressLog(progress, log, options.progressInterval * 1000);
-        },
-      });
-      reporter?.stop();
-      reportOutcome(outcome, log);
-      const ids = restoredBackupIds(outcome);
-      log.info(`Successfully restored broker from ${ids.length === 1 ? 'backup' : 'backups'} ${ids.join(', ')}`, {
-        backupId: ids.at(-1)!,
-        ...(ids.length > 1 ? { backupIds: ids.join(',') } : {}),
-      });
-      return ExitCode.success;
-    } finally {
-      reporter?.stop();
-    }
-  });
+    return interruptibly(log, 'removing what this restore wrote', async (signal) => {
+      let reporter: ProgressReporter | undefined;
+      try {
+        const outcome = await restoreBroker({
+          config: loaded.config,
+          target,
+          store,
+          log,
+          signal,
+          agentVersion,
+          ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+          onProgress: (progress) => {
+            if (options.liveDisplay) options.liveDisplay.show(progress);
+            reporter = options.liveDisplay ?? periodicProgressLog(progress, log, options.progressInterval * 1000);
+          },
+        });
+        reporter?.stop();
+        reportOutcome(outcome, log);
+        const ids = restoredBackupIds(outcome);
+        log.info(`Successfully restored broker from ${ids.length === 1 ? 'backup' : 'backups'} ${ids.join(', ')}`, {
+          backupId: ids.at(-1)!,
+          ...(ids.length > 1 ? { backupIds: ids.join(',') } : {}),
+        });
+        return ExitCode.success;
+      } finally {
+        reporter?.stop();
+      }
+    });
+  }, partitions);
 }
 
 /**
@@ -157,21 +155,4 @@ function reportOutcome(outcome: RestoreOutcome, log: Logger): void {
 
 function capitalized(text: string): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
-}
-
-/**
- * This process's peak resident memory, worker threads included: helps size an init container.
- * Linux's VmHWM, not getrusage's maxRSS, which also counts the image before exec (a large parent
- * that spawned the agent, for one).
- */
-function peakResidentBytes(): number {
-  let status = '';
-  try {
-    // procfs answers from memory; no need to leave the thread.
-    status = readFileSync('/proc/self/status', 'utf8');
-  } catch {
-    // Not Linux.
-  }
-  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
-  return (kib === undefined ? process.resourceUsage().maxRSS : Number(kib)) * 1024;
 }

@@ -45,7 +45,7 @@ export async function verifyCommand(
     const results: PartitionVerdict[] = [];
     for (const partitionId of partitionIds) results.push(await verifyPartition(context, store, id, partitionId, options));
     return { backupId: id, verdicts: results };
-  });
+  }, partitionIds);
   const failed = verdicts.filter((verdict) => !verdict.ok);
   if (options.json) {
     const body = { backupId: JSON.rawJSON(backupId.toString()), ok: failed.length === 0, partitions: verdicts };
