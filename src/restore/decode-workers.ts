@@ -191,11 +191,16 @@ export class WorkerDecodingSink extends Writable {
         this.bytesWritten = reply.bytes;
         if (reply.crc32c !== undefined) this.crc32c = reply.crc32c;
         this.pooled.end(this.id);
+        // As for an error below: an abort that crossed this reply completes here.
+        if (this.onClosed) return this.onClosed();
         return this.finished?.();
       case 'error':
         this.ended = true;
         this.failure = new WorkerFailure(reply.stage, reply.message, reply.code);
         this.pooled.end(this.id);
+        // An abort crossed this reply: the worker has closed the file, and its 'closed' reply will
+        // find no conversation left to answer, so the abort completes here.
+        if (this.onClosed) return this.onClosed();
         if (this.finished) return this.finished(this.failure);
         this.wake();
         // Nothing is waiting on the worker: fail the stream now rather than at the next write.
