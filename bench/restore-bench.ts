@@ -14,7 +14,8 @@
  *   5. one large file, shaped  vs `rclone copy` with and without multi-thread streams (one object
  *                              fetched over several connections), for a backup whose snapshot
  *                              holds one large file of poorly compressible content
- *   6. peak RSS of the agent restoring a 1 GiB and a 4 GiB backup
+ *   6. peak RSS of the agent restoring a 1 GiB and a 4 GiB backup, and of `restore export` writing
+ *      each into an archive (from the filesystem store and from zstd S3)
  *   7. start-up: `bin/restore --help`
  * Every run also reports CPU seconds (user + system) per GiB restored, for the agent and every
  * baseline, and the agent's peak RSS; the report ends with which targets are met.
@@ -23,6 +24,7 @@
  * --only=fs,s3,zstd,s3-shaped,large-file,memory,startup (all)
  * --latency-ms=<ms> (20) --connection-mibps=<MiB/s> (80): the shaping of sections 4 and 5
  * --large-file-size=<GiB> (1): the size of section 5's large file
+ * --memory-sizes=<GiB>,<GiB> (1,4): the small and the large backup of section 6
  * --workdir=<dir> ($TMPDIR/zeebe-restore-bench) --agent=<path to bin/restore> (this checkout's)
  * --fs-concurrency=<n> --s3-concurrency=<n> (the agent's defaults, 8 and 16; rclone gets as many).
  * Generated backups stay in the work directory and are reused by later runs. The raw numbers go
@@ -78,6 +80,7 @@ const workdir = args.workdir ?? join(tmpdir(), 'zeebe-restore-bench');
 const agent = args.agent ?? join(projectRoot, 'bin/restore');
 const shape = { latencyMs: Number(args['latency-ms'] ?? 20), connectionMiBps: Number(args['connection-mibps'] ?? 80) };
 const largeFileGiB = Number(args['large-file-size'] ?? 1);
+const [smallMemoryGiB, largeMemoryGiB] = (args['memory-sizes'] ?? '1,4').split(',').map(Number) as [number, number];
 for (const section of only) if (!sections.includes(section)) throw new Error(`--only: unknown section ${section}`);
 
 const tools = {
@@ -680,21 +683,36 @@ async function benchLargeFile(s3: S3Server, shapedEndpoint: string, data: Datase
   ]);
 }
 
+/** Peak memory must not grow with the backup: restores and exports of a small and a large backup. */
 async function benchMemory(s3: S3Server | undefined): Promise<void> {
+  const sizes = `${largeMemoryGiB} vs ${smallMemoryGiB} GiB`;
   for (const store of s3 ? (['fs', 'zstd'] as const) : (['fs'] as const)) {
-    const fourGiB: Run[] = [];
-    const oneGiB = baseline('1 GiB backup', { target: atMost(1.1) });
-    for (const size of [1, 4]) {
+    const runs = { restore: { small: baseline(`${smallMemoryGiB} GiB backup`, { target: atMost(1.1) }), large: [] as Run[] }, export: { small: baseline(`${smallMemoryGiB} GiB backup`, { target: atMost(1.1) }), large: [] as Run[] } };
+    for (const size of [smallMemoryGiB, largeMemoryGiB]) {
       const data = await dataset(size);
       const env = store === 'zstd' ? s3Env(s3!.endpoint, await uploadVariant(s3!, data, 'zstd')) : filesystemEnv(data);
       for (let i = 0; i < repetitions; i++) {
-        const run = await restore(env, data);
-        (size === 1 ? oneGiB.runs : fourGiB).push(run);
-        console.log(`  memory ${store} ${size} GiB #${i + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB`);
+        for (const [kind, run] of [['restore', await restore(env, data)], ['export', await exportArchive(env, data)]] as const) {
+          if (size === smallMemoryGiB) runs[kind].small.runs.push(run);
+          else runs[kind].large.push(run);
+          console.log(`  memory ${kind} ${store} ${size} GiB #${i + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB`);
+        }
       }
     }
-    results.push({ name: `peak RSS, ${store === 'fs' ? 'filesystem' : 'zstd S3'}, 4 GiB backup`, metric: 'peak RSS MiB', agent: fourGiB, baselines: [oneGiB] });
+    const from = store === 'fs' ? 'filesystem' : 'zstd S3';
+    results.push({ name: `peak RSS, ${from}, ${sizes}`, metric: 'peak RSS MiB', agent: runs.restore.large, baselines: [runs.restore.small] });
+    results.push({ name: `peak RSS of export, ${from}, ${sizes}`, metric: 'peak RSS MiB', agent: runs.export.large, baselines: [runs.export.small] });
   }
+}
+
+/** `restore export` of the backup into an archive in the work directory, removed afterwards; it must succeed. */
+async function exportArchive(env: Record<string, string>, data: Dataset): Promise<Run> {
+  const archive = join(workdir, 'export.tar');
+  await rm(archive, { force: true });
+  coldStart();
+  const { run } = await timed(agent, ['export', String(BACKUP_ID), `--output=${archive}`], { env });
+  await rm(archive);
+  return { ...run, bytes: data.bytes };
 }
 
 async function benchStartup(): Promise<void> {
