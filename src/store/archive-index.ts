@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BackupInvalidError } from '../errors.js';
 import { isSafeFileName } from '../manifest/safe-names.js';
+import type { ByteRange } from './backup-store.js';
 
 /**
  * A backup archive (`restore export`) is a tar file laid out like a filesystem store (the v2
@@ -89,5 +90,33 @@ export function checkEntryName(name: string, archive: string): void {
   const known = top === 'contents' || top === 'manifests' || top === 'metadata';
   if (!known || rest.length === 0 || !rest.every(isSafeFileName)) {
     throw corruptArchive(archive, JSON.stringify(name), 'is not a name a backup archive holds');
+  }
+}
+
+/** The entries of an opened archive by name, answered alike by both archive readers. */
+export class ArchiveEntries<Entry extends { size: number }> {
+  constructor(
+    readonly archive: string,
+    private readonly entries: ReadonlyMap<string, Entry>,
+  ) {}
+
+  locationOf(key: string): string {
+    return `${this.archive}:${key}`;
+  }
+
+  keysUnder(prefix: string): string[] {
+    return [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+
+  get(key: string): Entry {
+    const entry = this.entries.get(key);
+    if (!entry) throw new BackupInvalidError(`The backup archive ${this.archive} has no entry ${key}: the backup in it is incomplete.`);
+    return entry;
+  }
+
+  /** The entry and the bytes of `range` within it (all of them without one). */
+  span(key: string, range: ByteRange | undefined): { entry: Entry; start: number; end: number } {
+    const entry = this.get(key);
+    return { entry, start: range?.start ?? 0, end: Math.min(range?.end ?? entry.size, entry.size) };
   }
 }

@@ -3,10 +3,10 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { crc32c } from '@node-rs/crc32';
 import { Header, type HeaderData, Pax } from 'tar';
-import { BackupInvalidError, errnoCode, StoreUnavailableError } from '../errors.js';
+import { errnoCode, StoreUnavailableError } from '../errors.js';
 import { formatCrc32c } from '../util/crc32c-meter.js';
 import {
-  type ArchiveIndex,
+  ArchiveEntries,
   archiveIndexName,
   checkAgainstIndex,
   checkEntryName,
@@ -49,11 +49,13 @@ export class TarArchiveObjects implements ObjectBackend {
   /** Parts of an entry would escape the CRC32C check of the whole. */
   readonly readsWholeFiles = true;
 
+  private readonly entries: ArchiveEntries<Entry>;
+
   private constructor(
     private readonly path: string,
-    private readonly entries: ReadonlyMap<string, Entry>,
-    readonly index: ArchiveIndex,
+    entries: ReadonlyMap<string, Entry>,
   ) {
+    this.entries = new ArchiveEntries(path, entries);
     this.description = `backup archive ${path}`;
   }
 
@@ -72,25 +74,23 @@ export class TarArchiveObjects implements ObjectBackend {
       const index = parseArchiveIndex(text.toString('utf8'), path);
       checkAgainstIndex(index, new Map([...found].map(([name, { size }]) => [name, size])), path);
       const entries = new Map(index.files.map(({ path: name, size, crc32c: crc }) => [name, { offset: found.get(name)!.offset, size, crc32c: crc }]));
-      return new TarArchiveObjects(path, entries, index);
+      return new TarArchiveObjects(path, entries);
     } finally {
       await handle.close();
     }
   }
 
   locationOf(key: string): string {
-    return `${this.path}:${key}`;
+    return this.entries.locationOf(key);
   }
 
   async *list(prefix: string): AsyncIterable<string> {
-    yield* [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+    yield* this.entries.keysUnder(prefix);
   }
 
   async read(key: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
-    const entry = this.entryOf(key);
+    const { entry, start, end } = this.entries.span(key, range);
     checkSize?.(entry.size);
-    const start = range?.start ?? 0;
-    const end = Math.min(range?.end ?? entry.size, entry.size);
     const whole = start === 0 && end === entry.size;
     const bytes =
       end > start
@@ -103,7 +103,7 @@ export class TarArchiveObjects implements ObjectBackend {
   }
 
   async readHead(key: string, length: number): Promise<Buffer> {
-    const entry = this.entryOf(key);
+    const entry = this.entries.get(key);
     const handle = await open(this.path, 'r');
     try {
       const head = Buffer.alloc(Math.min(length, entry.size));
@@ -115,16 +115,10 @@ export class TarArchiveObjects implements ObjectBackend {
   }
 
   async size(key: string): Promise<number | undefined> {
-    return this.entryOf(key).size;
+    return this.entries.get(key).size;
   }
 
   async close(): Promise<void> {}
-
-  private entryOf(key: string): Entry {
-    const entry = this.entries.get(key);
-    if (!entry) throw new BackupInvalidError(`The backup archive ${this.path} has no entry ${key}: the backup in it is incomplete.`);
-    return entry;
-  }
 }
 
 /** Fails at the end of an entry whose bytes do not have the CRC32C the index lists. */

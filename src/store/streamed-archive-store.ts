@@ -7,10 +7,10 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createZstdDecompress } from 'node:zlib';
 import { ensureDir, remove } from 'fs-extra';
 import { Parser, type ReadEntry } from 'tar';
-import { asLocalStorageError, BackupInvalidError, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
+import { asLocalStorageError, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
 import { Crc32cMeter, formatCrc32c } from '../util/crc32c-meter.js';
 import {
-  type ArchiveIndex,
+  ArchiveEntries,
   archiveIndexName,
   checkAgainstIndex,
   checkEntryName,
@@ -51,15 +51,17 @@ export class StreamedArchiveObjects implements ObjectBackend {
   readonly description: string;
   readonly maxConcurrentTransfers = 4;
 
+  private readonly entries: ArchiveEntries<{ size: number }>;
+
   private constructor(
     private readonly path: string,
     private readonly small: ReadonlyMap<string, Buffer>,
     private readonly kept: ReadonlyMap<string, string>,
-    private readonly sizes: ReadonlyMap<string, number>,
+    sizes: ReadonlyMap<string, number>,
     private readonly options: StreamedArchiveOptions,
     private readonly keptDirectory: string | undefined,
-    readonly index: ArchiveIndex,
   ) {
+    this.entries = new ArchiveEntries(path, new Map([...sizes].map(([key, size]) => [key, { size }])));
     this.description = `compressed backup archive ${path}`;
   }
 
@@ -76,7 +78,7 @@ export class StreamedArchiveObjects implements ObjectBackend {
       for (const { path: name, crc32c } of index.files) {
         if (read.checksums.get(name) !== crc32c) throw corruptArchive(path, name, 'does not match its CRC32C in the index');
       }
-      return new StreamedArchiveObjects(path, read.small, read.kept, read.sizes, options, keptDirectory, index);
+      return new StreamedArchiveObjects(path, read.small, read.kept, read.sizes, options, keptDirectory);
     } catch (error) {
       if (keptDirectory) await remove(keptDirectory);
       throw error;
@@ -84,18 +86,16 @@ export class StreamedArchiveObjects implements ObjectBackend {
   }
 
   locationOf(key: string): string {
-    return `${this.path}:${key}`;
+    return this.entries.locationOf(key);
   }
 
   async *list(prefix: string): AsyncIterable<string> {
-    yield* [...this.sizes.keys()].filter((key) => key.startsWith(prefix)).sort();
+    yield* this.entries.keysUnder(prefix);
   }
 
   async read(key: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
-    const size = this.sizeOf(key);
-    checkSize?.(size);
-    const start = range?.start ?? 0;
-    const end = Math.min(range?.end ?? size, size);
+    const { entry, start, end } = this.entries.span(key, range);
+    checkSize?.(entry.size);
     const inMemory = this.small.get(key);
     if (inMemory) return Readable.from([inMemory.subarray(start, end)]);
     if (end <= start) return Readable.from([]);
@@ -109,17 +109,11 @@ export class StreamedArchiveObjects implements ObjectBackend {
   }
 
   async size(key: string): Promise<number | undefined> {
-    return this.sizeOf(key);
+    return this.entries.get(key).size;
   }
 
   async close(): Promise<void> {
     if (this.keptDirectory) await remove(this.keptDirectory);
-  }
-
-  private sizeOf(key: string): number {
-    const size = this.sizes.get(key);
-    if (size === undefined) throw new BackupInvalidError(`The backup archive ${this.path} has no entry ${key}: the backup in it is incomplete.`);
-    return size;
   }
 
   private keptPathOf(key: string): string {
