@@ -15,10 +15,15 @@ import { epochSecondsFromIso } from './timestamps.js';
 export type ManifestDialect = 'common' | 's3-epoch-seconds' | 's3-iso';
 
 export function manifestJson(manifest: BackupManifest, dialect: ManifestDialect): string {
-  return JSON.stringify(dialect === 'common' ? commonManifest(manifest) : s3Manifest(manifest, dialect));
+  return JSON.stringify(manifestObject(manifest, dialect));
 }
 
-function commonManifest(manifest: BackupManifest): unknown {
+/** The manifest's JSON value, longs embedded as raw JSON numbers: what manifestJson writes. */
+export function manifestObject(manifest: BackupManifest, dialect: ManifestDialect): Record<string, unknown> {
+  return dialect === 'common' ? commonManifest(manifest) : s3Manifest(manifest, dialect);
+}
+
+function commonManifest(manifest: BackupManifest): Record<string, unknown> {
   const names = (files: BackupFile[]) => ({ files: files.map(({ name }) => ({ name })) });
   const hasFiles = manifest.descriptor || manifest.status !== 'FAILED';
   return {
@@ -36,7 +41,7 @@ function commonManifest(manifest: BackupManifest): unknown {
  * S3 manifests of brokers up to 8.8 carry no `firstLogPosition`, `checkpointTimestamp` or
  * `checkpointType`; those of 8.9 write all three, null where unknown.
  */
-function s3Manifest(manifest: BackupManifest, dialect: 's3-epoch-seconds' | 's3-iso'): unknown {
+function s3Manifest(manifest: BackupManifest, dialect: 's3-epoch-seconds' | 's3-iso'): Record<string, unknown> {
   const instant = (iso: string | undefined) =>
     iso === undefined ? null : dialect === 's3-iso' ? iso : JSON.rawJSON(epochSecondsFromIso(iso));
   const fileSet = (files: BackupFile[]) => ({
@@ -45,11 +50,7 @@ function s3Manifest(manifest: BackupManifest, dialect: 's3-epoch-seconds' | 's3-
   const { descriptor } = manifest;
   return {
     id: idOf(manifest),
-    descriptor: descriptor
-      ? {
-          ...descriptorJson(descriptor, nullIfAbsent, dialect === 's3-iso'),
-        }
-      : null,
+    descriptor: descriptor ? descriptorJson(descriptor, nullIfAbsent, dialect === 's3-iso') : null,
     statusCode: manifest.status.toLowerCase(),
     failureReason: manifest.failureReason ?? null,
     snapshotFiles: fileSet(manifest.snapshotFiles),

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { createDeflate, createGzip, createZstdCompress } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { PartitionBackup, SourceFile } from '../../src/demo/filesystem-backup-writer.js';
-import { jsonLong } from '../../src/manifest/lossless-json.js';
+import { manifestOf as manifestOfBackup } from '../../src/demo/common-manifest.js';
+import { manifestObject } from '../../src/manifest/write-manifest.js';
 import { contentKey, manifestKey } from '../../src/store/store-layout.js';
 import { fixturePartitionBackup } from './fixtures.js';
 
@@ -94,60 +95,31 @@ export async function uploadS3Backup(client: S3Client, bucket: string, backup: S
   return Object.entries({ ...snapshotFiles, ...segmentFiles }).flatMap(([name, meta]) => (meta.compressionAlgorithm ? [name] : []));
 }
 
+/** 8.9 brokers write the v2 layout, older ones the legacy one, below the base path. */
 function layoutOf(backup: S3PartitionBackup) {
   const { partitionId: p, checkpointId: c, nodeId } = backup;
   const base = backup.basePath ? `${backup.basePath}/` : '';
-  const node = String(nodeId);
-  return backup.dialect === '8.9'
-    ? {
-        manifest: base + manifestKey(p, c, node),
-        content: (kind: 'snapshot' | 'segments', name: string) => base + contentKey(p, c, node, kind, name),
-      }
-    : {
-        manifest: `${base}${p}/${c}/${node}/manifest.json`,
-        content: (kind: 'snapshot' | 'segments', name: string) => `${base}${p}/${c}/${node}/${kind}/${name}`,
-      };
+  const layout = backup.dialect === '8.9' ? 'v2' : 'legacy';
+  return {
+    manifest: base + manifestKey(p, c, String(nodeId), layout),
+    content: (kind: 'snapshot' | 'segments', name: string) => base + contentKey(p, c, String(nodeId), kind, name, layout),
+  };
 }
 
 type FileSet = Record<string, { compressionAlgorithm?: string }>;
 
+/** The manifest through the agent's own writer; 8.1 brokers listed plain name arrays instead of file sets. */
 function manifestOf(backup: S3PartitionBackup, snapshotFiles: FileSet, segmentFiles: FileSet) {
   const createdAt = backup.createdAt ?? new Date().toISOString();
-  const timestamp = backup.dialect === '8.9' ? createdAt : epochSecondsWithNanos(createdAt);
-  const descriptor = backup.descriptor && {
-    snapshotId: backup.descriptor.snapshotId ?? null,
-    checkpointPosition: jsonLong(backup.descriptor.checkpointPosition),
-    numberOfPartitions: backup.descriptor.numberOfPartitions,
-    brokerVersion: backup.descriptor.brokerVersion,
-    ...(backup.dialect === '8.9'
-      ? {
-          firstLogPosition: backup.descriptor.firstLogPosition === undefined ? null : jsonLong(backup.descriptor.firstLogPosition),
-          checkpointTimestamp: createdAt,
-          checkpointType: 'MANUAL_BACKUP',
-        }
-      : {}),
-  };
-  const files =
-    backup.dialect === '8.1'
-      ? { snapshotFileNames: Object.keys(snapshotFiles), segmentFileNames: Object.keys(segmentFiles) }
-      : { snapshotFiles: { files: snapshotFiles }, segmentFiles: { files: segmentFiles } };
-  return {
-    id: { partitionId: backup.partitionId, checkpointId: jsonLong(backup.checkpointId), nodeId: backup.nodeId },
-    descriptor: descriptor ?? null,
-    statusCode: (backup.status ?? 'COMPLETED').toLowerCase(),
-    failureReason: backup.failureReason ?? null,
-    ...files,
-    createdAt: timestamp,
-    modifiedAt: timestamp,
-  };
-}
-
-/** Jackson's Instant format up to 8.8: a JSON number of seconds with nine fraction digits. */
-function epochSecondsWithNanos(iso: string): unknown {
-  const millis = Date.parse(iso);
-  const seconds = Math.floor(millis / 1000);
-  const nanos = `${String(millis % 1000).padStart(3, '0')}560717`;
-  return JSON.rawJSON(`${seconds}.${nanos}`);
+  const compressed = new Map(
+    Object.entries({ ...snapshotFiles, ...segmentFiles }).flatMap(([name, meta]) => (meta.compressionAlgorithm ? [[name, meta.compressionAlgorithm] as const] : [])),
+  );
+  const since89 = backup.dialect === '8.9' && backup.descriptor ? { checkpointTimestamp: createdAt, checkpointType: 'MANUAL_BACKUP' } : {};
+  const manifest = manifestOfBackup({ ...backup, createdAt, ...(backup.descriptor ? { descriptor: { ...backup.descriptor, ...since89 } } : {}) }, compressed);
+  const json = manifestObject(manifest, backup.dialect === '8.9' ? 's3-iso' : 's3-epoch-seconds');
+  if (backup.dialect !== '8.1') return json;
+  const { snapshotFiles: _snapshot, segmentFiles: _segments, ...rest } = json;
+  return { ...rest, snapshotFileNames: Object.keys(snapshotFiles), segmentFileNames: Object.keys(segmentFiles) };
 }
 
 /**
