@@ -27,6 +27,7 @@ export async function exportBackup(
   let bytes = 0;
   for (const copy of selection.copies) {
     const { partitionId, checkpointId, nodeSegment } = copy.ref;
+    const bytesBefore = bytes;
     for (const { kind, file } of filesOfCopy(copy)) {
       const size = await store.fileSize(copy, kind, file.name);
       if (size === undefined) throw new StoreUnavailableError(`The ${store.description} did not report the size of ${file.name} (${copy.ref.location}).`);
@@ -34,14 +35,13 @@ export async function exportBackup(
       files++;
       bytes += size;
     }
-    log.info(`Partition ${partitionId}: exported node ${copy.ref.nodeId}'s copy (${filesOfCopy(copy).length} files).`);
+    log.info(`Partition ${partitionId}: exported node ${copy.ref.nodeId}'s copy (${filesOfCopy(copy).length} files, ${formatBytes(bytes - bytesBefore)}).`);
   }
   for (const { key, text } of selection.metadata) await writeText(archive, key, text, signal);
   for (const { ref, manifest } of [...selection.copies, ...selection.manifestsOnly]) {
     await writeText(archive, manifestKey(ref.partitionId, ref.checkpointId, ref.nodeSegment), manifestJson(manifest, archiveDialectOf(manifest)), signal);
   }
   await archive.finish({ backupId: selection.backupId.toString(), createdBy });
-  log.info(`Exported backup ${selection.backupId}: ${files} files, ${formatBytes(bytes)}.`);
   return { files, bytes };
 }
 
