@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { decompressionFor } from '../compression/registry.js';
 import { BackupInvalidError, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
@@ -28,23 +29,44 @@ interface Written {
   crc32c: number;
 }
 
+/** A manifest as it is to be written into the target. */
+interface ManifestWrite {
+  key: string;
+  text: Buffer;
+}
+
 /**
  * Copies a backup into another store as that store's brokers write it: its key layout and manifest
  * dialect for the backup's broker version (S3: legacy up to 8.8, v2 after; the others v2), files
  * decompressed where the target's manifests cannot record a compression. Every object is read
  * back and compared (size and CRC32C) after it is written. Manifests are written last, once every
  * file of every partition is in place: an interrupted copy leaves files without manifests, which
- * no broker takes for a backup, and running the copy again completes it.
+ * no broker takes for a backup, or some of the manifests, which make an INCOMPLETE backup. Running
+ * the copy again completes it; manifests it did not write are never overwritten.
  */
 export async function copyBackup(
   source: BackupStore,
   selection: BackupSelection,
   target: CopyTarget,
   { log, signal }: { log: Logger; signal: AbortSignal },
-): Promise<{ files: number; bytes: number }> {
-  await refuseExisting(target, selection);
+): Promise<{ files: number; bytes: number; manifests: number }> {
+  const manifests = [...selection.copies, ...selection.manifestsOnly].map((copy) => manifestWriteOf(target, copy));
+  const written = await manifestsWrittenBefore(target, selection, manifests);
   const controller = new AbortController();
   signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  let result = { files: 0, bytes: 0 };
+  if (written.size === 0) {
+    result = await copyFiles(source, selection, target, log, controller);
+  } else if (written.size < manifests.length) {
+    // Manifests are written only after every file was written and verified: the files are there.
+    log.info(`The ${target.store.description} holds ${written.size} of the ${manifests.length} manifests of an earlier copy of backup ${selection.backupId}; writing the others.`);
+  }
+  const missing = manifests.filter(({ key }) => !written.has(key));
+  for (const manifest of missing) await writeVerified(target, manifest.key, manifest.text, controller.signal);
+  return { ...result, manifests: missing.length };
+}
+
+async function copyFiles(source: BackupStore, selection: BackupSelection, target: CopyTarget, log: Logger, controller: AbortController) {
   const limit = createLimiter(Math.min(source.maxConcurrentTransfers, target.objects.maxConcurrentTransfers, maxParallelCopies), controller.signal);
   const copied = await runAll(
     selection.copies.map((copy) => async () => {
@@ -55,20 +77,29 @@ export async function copyBackup(
     }),
     controller,
   );
-  for (const copy of [...selection.copies, ...selection.manifestsOnly]) await copyManifest(target, copy, controller.signal);
   return { files: copied.reduce((sum, c) => sum + c.files, 0), bytes: copied.reduce((sum, c) => sum + c.bytes, 0) };
 }
 
-/** A store that holds this backup already may be read by brokers; nothing of it is overwritten. */
-async function refuseExisting(target: CopyTarget, selection: BackupSelection): Promise<void> {
+/**
+ * The manifests of this backup the target holds already: each must be one this copy writes, with
+ * the same bytes (an interrupted earlier copy, or a finished one). Any other may be read by
+ * brokers, and nothing of that backup is overwritten.
+ */
+async function manifestsWrittenBefore(target: CopyTarget, selection: BackupSelection, manifests: ManifestWrite[]): Promise<Set<string>> {
   const partitions = [...new Set(selection.copies.map((copy) => copy.ref.partitionId))];
   const existing = (await Promise.all(partitions.map((partitionId) => target.store.listManifests(partitionId, selection.backupId)))).flat();
-  if (existing.length > 0) {
-    throw new UsageError(
-      `The ${target.store.description} already holds backup ${selection.backupId} (${existing.map((ref) => ref.location).join(', ')}). ` +
-        'Copy into another store, or delete the backup there first (through the brokers\' backup API).',
-    );
+  const written = new Set<string>();
+  for (const ref of existing) {
+    const manifest = manifests.find(({ key }) => target.objects.locationOf(key) === ref.location);
+    if (!manifest || !(await buffer(await target.objects.read(manifest.key))).equals(manifest.text)) {
+      throw new UsageError(
+        `The ${target.store.description} already holds backup ${selection.backupId}, written otherwise (${ref.location}). ` +
+          'Copy into another store, or delete the backup there first (through the brokers\' backup API).',
+      );
+    }
+    written.add(manifest.key);
   }
+  return written;
 }
 
 async function copyFile(source: BackupStore, target: CopyTarget, copy: BackupCopy, kind: BackupFileKind, file: BackupFile, signal: AbortSignal): Promise<Written> {
@@ -96,11 +127,13 @@ async function copyFile(source: BackupStore, target: CopyTarget, copy: BackupCop
 }
 
 /** The manifest in the target's dialect; where the files were decompressed, it lists them as raw. */
-async function copyManifest(target: CopyTarget, { ref, manifest }: BackupCopy, signal: AbortSignal): Promise<void> {
+function manifestWriteOf(target: CopyTarget, { ref, manifest }: BackupCopy): ManifestWrite {
   const placement = target.store.placementOf(manifest.descriptor?.brokerVersion);
   const written: BackupManifest = placement.dialect === 'common' ? { ...manifest, snapshotFiles: raw(manifest.snapshotFiles), segmentFiles: raw(manifest.segmentFiles) } : manifest;
-  const text = Buffer.from(manifestJson(written, placement.dialect));
-  const key = manifestKey(ref.partitionId, ref.checkpointId, ref.nodeSegment, placement.layout);
+  return { key: manifestKey(ref.partitionId, ref.checkpointId, ref.nodeSegment, placement.layout), text: Buffer.from(manifestJson(written, placement.dialect)) };
+}
+
+async function writeVerified(target: CopyTarget, key: string, text: Buffer, signal: AbortSignal): Promise<void> {
   const meter = new Crc32cMeter();
   meter.end(text);
   await target.objects.write(key, meter, text.length, signal);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Header } from 'tar';
@@ -14,6 +14,7 @@ import { newBucketName } from '../support/gcs-backup.js';
 import { oneBrokerEnv, zeebeFixtureBackups } from '../support/restore-checks.js';
 import { messageOf, runRestore } from '../support/run-restore.js';
 import { createTestBucket, s3rverCredentials, s3StoreEnv, s3TestClient, uploadS3Backup } from '../support/s3-backup.js';
+import { startS3Proxy } from '../support/s3-proxy.js';
 
 const backupId = 1763683200123n;
 const s3Endpoint = inject('s3Endpoint');
@@ -131,16 +132,51 @@ describe('portable backups: export, --archive, copy', () => {
     expect(keys).toContain(`2/${backupId}/0/segments/raft-partition-partition-2-1.log`);
   });
 
-  it('refuses to copy onto a backup the target already holds', async () => {
+  it('finishes an interrupted copy when run again, and never overwrites a backup written otherwise', async () => {
     const basePath = join(await tempDir(), 'store');
     await mkdir(basePath);
     const filesystem = await storeConfigFile(work, 'again', stores.filesystem(basePath));
-    expect((await run(work, ['copy', String(backupId), `--to=${filesystem}`], sourceConfig)).code).toBe(0);
+    const copy = () => run(work, ['copy', String(backupId), `--to=${filesystem}`], sourceConfig);
+    expect((await copy()).code).toBe(0);
+    // Stopped while writing manifests: partition 2's is missing, the backup there is INCOMPLETE.
+    const manifest2 = join(basePath, `manifests/2/${backupId}/0/manifest.json`);
+    const written = await readFile(manifest2);
+    await rm(manifest2);
+    expect(JSON.parse((await run(work, ['list', '--json'], filesystem)).stdout)[0].state).toBe('INCOMPLETE');
+    const finished = await copy();
+    expect(finished.code, finished.stdout + finished.stderr).toBe(0);
+    expect(finished.stdout).toMatch(/holds 1 of the 2 manifests of an earlier copy of backup 1763683200123; writing the others/);
+    expect(await readFile(manifest2)).toEqual(written);
+    expect(await restoreWith(filesystem)).toEqual(reference);
+    // Run once more: nothing to do.
+    const again = await copy();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already holds backup 1763683200123 as this copy writes it; nothing was written/);
+    // A manifest the copy would not write is someone else's backup: refused, nothing touched.
+    await writeFile(manifest2, written.toString().replace('"COMPLETED"', '"FAILED"'));
     const before = await treeOf(basePath);
-    const again = await run(work, ['copy', String(backupId), `--to=${filesystem}`], sourceConfig);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/already holds backup 1763683200123/);
+    const refused = await copy();
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/already holds backup 1763683200123, written otherwise \(.*manifests\/2\/1763683200123\/0\/manifest\.json\)/);
     expect(await treeOf(basePath)).toEqual(before);
+  });
+
+  it('a copy that fails leaves no manifest: the target lists no backup', async () => {
+    const bucket = await createTestBucket(client);
+    const proxy = await startS3Proxy(s3Endpoint, {
+      failWith: (request) => (request.method === 'PUT' && request.path.includes('partition-2-3.log') ? 'InternalError' : undefined),
+    });
+    try {
+      const target = await storeConfigFile(work, 'failing', { store: 'S3', s3: { ...stores.s3(bucket).s3, endpoint: proxy.endpoint } });
+      const copied = await run(work, ['copy', String(backupId), `--to=${target}`], sourceConfig);
+      expect(copied.code, copied.stdout + copied.stderr).toBe(6);
+      expect(copied.stderr).toMatch(/Could not upload s3:\/\/.*partition-2-3\.log/);
+      const keys = ((await client.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map(({ Key }) => Key!);
+      expect(keys.filter((key) => key.endsWith('manifest.json'))).toEqual([]);
+      expect((await run(work, ['list'], target)).stdout).toMatch(/^No backups\./);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("takes the target's credentials from its file alone, never from the source's environment", async () => {

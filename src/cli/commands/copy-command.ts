@@ -30,8 +30,10 @@ export async function copyCommand(context: CommandContext, backupIdArgument: str
         copyBackup(source, selection, target, { log: context.log, signal }),
       );
       context.log.info(
-        `Copied backup ${backupId} to the ${target.store.description}: ${result.files} files, ${formatBytes(result.bytes)}, ` +
-          `${selection.copies.length + selection.manifestsOnly.length} manifests written last; every object read back and verified.`,
+        result.manifests === 0
+          ? `The ${target.store.description} already holds backup ${backupId} as this copy writes it; nothing was written.`
+          : `Copied backup ${backupId} to the ${target.store.description}: ${result.files} files, ${formatBytes(result.bytes)}, ` +
+              `${result.manifests} manifests written last; every object read back and verified.`,
       );
       return ExitCode.success;
     } finally {
