@@ -160,7 +160,9 @@ async function scanHeaders(handle: FileHandle, archive: string): Promise<Map<str
     const header = new Header(block, 0, extended, global);
     if (header.nullBlock) return found;
     if (!header.cksumValid) throw corruptArchive(archive, previous, `is followed by a damaged header at byte ${offset}`);
-    const name = header.path ?? '';
+    // As the tar package's own reader does: a pending PAX or GNU name wins over the header's,
+    // whose ustar prefix Header would otherwise put in front of it.
+    const name = extended?.path ?? header.path ?? '';
     const size = header.size ?? 0;
     const dataOffset = offset + blockSize;
     if (dataOffset + size > fileSize) throw corruptArchive(archive, name, `runs past the end of the file (${size} bytes from byte ${dataOffset} of ${fileSize}): the archive was cut short`);

@@ -163,14 +163,18 @@ async function readOnce(path: string, keptDirectory: string | undefined, partiti
       entry.resume();
       return;
     }
-    handled.push(keepEntry(entry, path, keptDirectory, partitions, result).catch((error: unknown) => {
+    const kept = keepEntry(entry, path, keptDirectory, partitions, result).catch((error: unknown) => {
       parser.abort(error as Error);
       throw error;
-    }));
+    });
+    // Awaited with the others once the parse has ended; the parse fails first in any case.
+    kept.catch(() => undefined);
+    handled.push(kept);
   });
   const parsed = new Promise<void>((resolve, reject) => {
     parser.once('end', resolve);
-    parser.once('error', (error: Error) => reject(error instanceof RestoreError ? error : corruptArchive(path, current, `cannot be read: ${error.message}`)));
+    // Every error, not only the first: an abort is reported again by the parser.
+    parser.on('error', (error: Error) => reject(error instanceof RestoreError ? error : corruptArchive(path, current, `cannot be read: ${error.message}`)));
   });
   parsed.catch(() => undefined);
   const decompressor = createZstdDecompress();
