@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { BackupInvalidError } from '../errors.js';
 import { isSafeFileName } from '../manifest/safe-names.js';
+import type { Readable } from 'node:stream';
 import type { ByteRange } from './backup-store.js';
+import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
 
 /**
  * A backup archive (`restore export`) is a tar file laid out like a filesystem store (the v2
@@ -39,7 +41,7 @@ const indexSchema = z.object({
 /** The index is a few hundred bytes per file; anything larger is not one. */
 export const maxArchiveIndexBytes = 64 * 1024 * 1024;
 
-export function parseArchiveIndex(text: string, archive: string): ArchiveIndex {
+function parseArchiveIndex(text: string, archive: string): ArchiveIndex {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -54,10 +56,21 @@ export function parseArchiveIndex(text: string, archive: string): ArchiveIndex {
 }
 
 /**
+ * The index, from its text where the archive has one, checked against the entries found (name to
+ * size): what every reader checks before it serves anything.
+ */
+export function checkedIndex(text: string | undefined, found: ReadonlyMap<string, number>, archive: string): ArchiveIndex {
+  if (text === undefined) throw missingIndex(archive);
+  const index = parseArchiveIndex(text, archive);
+  checkAgainstIndex(index, found, archive);
+  return index;
+}
+
+/**
  * Entries found against the index: each indexed entry present with its size, and nothing beyond
  * it. Names the first entry that differs.
  */
-export function checkAgainstIndex(index: ArchiveIndex, found: ReadonlyMap<string, number>, archive: string): void {
+function checkAgainstIndex(index: ArchiveIndex, found: ReadonlyMap<string, number>, archive: string): void {
   const indexed = new Set<string>();
   for (const { path, size } of index.files) {
     indexed.add(path);
@@ -73,7 +86,7 @@ export function corruptArchive(archive: string, entry: string, problem: string):
   return new BackupInvalidError(`The archive ${archive} is corrupt: entry ${entry} ${problem}. Export the backup again.`);
 }
 
-export function missingIndex(archive: string): BackupInvalidError {
+function missingIndex(archive: string): BackupInvalidError {
   return new BackupInvalidError(
     `The archive ${archive} has no ${archiveIndexName} entry: it was cut short (an interrupted export or copy) or was not written by ` +
       `'restore export'. Export the backup again.`,
@@ -93,30 +106,45 @@ export function checkEntryName(name: string, archive: string): void {
   }
 }
 
-/** The entries of an opened archive by name, answered alike by both archive readers. */
-export class ArchiveEntries<Entry extends { size: number }> {
-  constructor(
-    readonly archive: string,
+/**
+ * What both archive readers answer alike from the entries they found: names, listings, sizes and
+ * the bytes of a range; each reads the bytes its own way.
+ */
+export abstract class ArchiveObjects<Entry extends { size: number }> implements ObjectBackend {
+  /** Local reads: a few at once keep the disk busy. */
+  readonly maxConcurrentTransfers = 4;
+
+  protected constructor(
+    readonly description: string,
+    protected readonly archive: string,
     private readonly entries: ReadonlyMap<string, Entry>,
   ) {}
+
+  abstract read(key: string, options?: ObjectReadOptions): Promise<Readable>;
+  abstract readHead(key: string, length: number, signal?: AbortSignal): Promise<Buffer>;
+  abstract close(): Promise<void>;
 
   locationOf(key: string): string {
     return `${this.archive}:${key}`;
   }
 
-  keysUnder(prefix: string): string[] {
-    return [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+  async *list(prefix: string): AsyncIterable<string> {
+    yield* [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
   }
 
-  get(key: string): Entry {
+  async size(key: string): Promise<number | undefined> {
+    return this.entry(key).size;
+  }
+
+  protected entry(key: string): Entry {
     const entry = this.entries.get(key);
     if (!entry) throw new BackupInvalidError(`The backup archive ${this.archive} has no entry ${key}: the backup in it is incomplete.`);
     return entry;
   }
 
   /** The entry and the bytes of `range` within it (all of them without one). */
-  span(key: string, range: ByteRange | undefined): { entry: Entry; start: number; end: number } {
-    const entry = this.get(key);
+  protected span(key: string, range: ByteRange | undefined): { entry: Entry; start: number; end: number } {
+    const entry = this.entry(key);
     return { entry, start: range?.start ?? 0, end: Math.min(range?.end ?? entry.size, entry.size) };
   }
 }

@@ -5,17 +5,8 @@ import { crc32c } from '@node-rs/crc32';
 import { Header, type HeaderData, Pax } from 'tar';
 import { errnoCode, StoreUnavailableError } from '../errors.js';
 import { formatCrc32c } from '../util/crc32c-meter.js';
-import {
-  ArchiveEntries,
-  archiveIndexName,
-  checkAgainstIndex,
-  checkEntryName,
-  corruptArchive,
-  maxArchiveIndexBytes,
-  missingIndex,
-  parseArchiveIndex,
-} from './archive-index.js';
-import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import { archiveIndexName, ArchiveObjects, checkedIndex, checkEntryName, corruptArchive, maxArchiveIndexBytes } from './archive-index.js';
+import type { ObjectReadOptions } from './object-backend.js';
 import { ZeebeLayoutStore } from './zeebe-layout-store.js';
 
 const blockSize = 512;
@@ -43,20 +34,12 @@ interface Entry {
  * every entry with its size, and a whole-entry read is checked against its CRC32C, so a corrupt or
  * cut-short archive fails naming the entry (exit code 5).
  */
-export class TarArchiveObjects implements ObjectBackend {
-  readonly description: string;
-  readonly maxConcurrentTransfers = 4;
+export class TarArchiveObjects extends ArchiveObjects<Entry> {
   /** Parts of an entry would escape the CRC32C check of the whole. */
   readonly readsWholeFiles = true;
 
-  private readonly entries: ArchiveEntries<Entry>;
-
-  private constructor(
-    private readonly path: string,
-    entries: ReadonlyMap<string, Entry>,
-  ) {
-    this.entries = new ArchiveEntries(path, entries);
-    this.description = `backup archive ${path}`;
+  private constructor(path: string, entries: ReadonlyMap<string, Entry>) {
+    super(`backup archive ${path}`, path, entries);
   }
 
   static async open(path: string): Promise<TarArchiveObjects> {
@@ -66,13 +49,9 @@ export class TarArchiveObjects implements ObjectBackend {
     try {
       const found = await scanHeaders(handle, path);
       const indexEntry = found.get(archiveIndexName);
-      if (!indexEntry) throw missingIndex(path);
       found.delete(archiveIndexName);
-      if (indexEntry.size > maxArchiveIndexBytes) throw corruptArchive(path, archiveIndexName, `is ${indexEntry.size} bytes long`);
-      const text = Buffer.alloc(indexEntry.size);
-      await handle.read(text, 0, indexEntry.size, indexEntry.offset);
-      const index = parseArchiveIndex(text.toString('utf8'), path);
-      checkAgainstIndex(index, new Map([...found].map(([name, { size }]) => [name, size])), path);
+      const indexText = indexEntry && (await readIndex(handle, indexEntry, path));
+      const index = checkedIndex(indexText, new Map([...found].map(([name, { size }]) => [name, size])), path);
       const entries = new Map(index.files.map(({ path: name, size, crc32c: crc }) => [name, { offset: found.get(name)!.offset, size, crc32c: crc }]));
       return new TarArchiveObjects(path, entries);
     } finally {
@@ -80,31 +59,23 @@ export class TarArchiveObjects implements ObjectBackend {
     }
   }
 
-  locationOf(key: string): string {
-    return this.entries.locationOf(key);
-  }
-
-  async *list(prefix: string): AsyncIterable<string> {
-    yield* this.entries.keysUnder(prefix);
-  }
-
   async read(key: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
-    const { entry, start, end } = this.entries.span(key, range);
+    const { entry, start, end } = this.span(key, range);
     checkSize?.(entry.size);
     const whole = start === 0 && end === entry.size;
     const bytes =
       end > start
-        ? createReadStream(this.path, { start: entry.offset + start, end: entry.offset + end - 1, highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })
+        ? createReadStream(this.archive, { start: entry.offset + start, end: entry.offset + end - 1, highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })
         : Readable.from([]);
     if (!whole) return bytes;
-    const check = new EntryChecksum(entry.crc32c, () => corruptArchive(this.path, key, 'does not match its CRC32C in the index'));
+    const check = new EntryChecksum(entry.crc32c, () => corruptArchive(this.archive, key, 'does not match its CRC32C in the index'));
     bytes.once('error', (error: Error) => check.destroy(error));
     return bytes.pipe(check);
   }
 
   async readHead(key: string, length: number): Promise<Buffer> {
-    const entry = this.entries.get(key);
-    const handle = await open(this.path, 'r');
+    const entry = this.entry(key);
+    const handle = await open(this.archive, 'r');
     try {
       const head = Buffer.alloc(Math.min(length, entry.size));
       await handle.read(head, 0, head.length, entry.offset);
@@ -112,10 +83,6 @@ export class TarArchiveObjects implements ObjectBackend {
     } finally {
       await handle.close();
     }
-  }
-
-  async size(key: string): Promise<number | undefined> {
-    return this.entries.get(key).size;
   }
 
   async close(): Promise<void> {}
@@ -189,6 +156,13 @@ async function scanHeaders(handle: FileHandle, archive: string): Promise<Map<str
     extended = undefined;
     previous = name;
   }
+}
+
+async function readIndex(handle: FileHandle, { offset, size }: { offset: number; size: number }, archive: string): Promise<string> {
+  if (size > maxArchiveIndexBytes) throw corruptArchive(archive, archiveIndexName, `is ${size} bytes long`);
+  const text = Buffer.alloc(size);
+  await handle.read(text, 0, size, offset);
+  return text.toString('utf8');
 }
 
 async function readRecord(handle: FileHandle, offset: number, size: number, archive: string, name: string): Promise<string> {

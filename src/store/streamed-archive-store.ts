@@ -9,17 +9,8 @@ import { ensureDir, remove } from 'fs-extra';
 import { Parser, type ReadEntry } from 'tar';
 import { asLocalStorageError, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
 import { Crc32cMeter, formatCrc32c } from '../util/crc32c-meter.js';
-import {
-  ArchiveEntries,
-  archiveIndexName,
-  checkAgainstIndex,
-  checkEntryName,
-  corruptArchive,
-  maxArchiveIndexBytes,
-  missingIndex,
-  parseArchiveIndex,
-} from './archive-index.js';
-import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import { archiveIndexName, ArchiveObjects, checkedIndex, checkEntryName, corruptArchive, maxArchiveIndexBytes } from './archive-index.js';
+import type { ObjectReadOptions } from './object-backend.js';
 import { ZeebeLayoutStore } from './zeebe-layout-store.js';
 
 export interface StreamedArchiveOptions {
@@ -47,34 +38,26 @@ const maxSmallEntryBytes = maxArchiveIndexBytes;
  * that, reads are served from memory and that directory; a file of another partition was not kept
  * and cannot be read.
  */
-export class StreamedArchiveObjects implements ObjectBackend {
-  readonly description: string;
-  readonly maxConcurrentTransfers = 4;
-
-  private readonly entries: ArchiveEntries<{ size: number }>;
-
+export class StreamedArchiveObjects extends ArchiveObjects<{ size: number }> {
   private constructor(
-    private readonly path: string,
+    path: string,
     private readonly small: ReadonlyMap<string, Buffer>,
     private readonly kept: ReadonlyMap<string, string>,
     sizes: ReadonlyMap<string, number>,
     private readonly options: StreamedArchiveOptions,
     private readonly keptDirectory: string | undefined,
   ) {
-    this.entries = new ArchiveEntries(path, new Map([...sizes].map(([key, size]) => [key, { size }])));
-    this.description = `compressed backup archive ${path}`;
+    super(`compressed backup archive ${path}`, path, new Map([...sizes].map(([key, size]) => [key, { size }])));
   }
 
   static async open(path: string, options: StreamedArchiveOptions): Promise<StreamedArchiveObjects> {
     const keptDirectory = options.partitions.length > 0 ? await makeWorkDirectory(options.workDirectory) : undefined;
     try {
       const read = await readOnce(path, keptDirectory, new Set(options.partitions));
-      const indexText = read.small.get(archiveIndexName);
-      if (!indexText) throw missingIndex(path);
-      const index = parseArchiveIndex(indexText.toString('utf8'), path);
+      const indexText = read.small.get(archiveIndexName)?.toString('utf8');
       read.sizes.delete(archiveIndexName);
       read.small.delete(archiveIndexName);
-      checkAgainstIndex(index, read.sizes, path);
+      const index = checkedIndex(indexText, read.sizes, path);
       for (const { path: name, crc32c } of index.files) {
         if (read.checksums.get(name) !== crc32c) throw corruptArchive(path, name, 'does not match its CRC32C in the index');
       }
@@ -85,16 +68,8 @@ export class StreamedArchiveObjects implements ObjectBackend {
     }
   }
 
-  locationOf(key: string): string {
-    return this.entries.locationOf(key);
-  }
-
-  async *list(prefix: string): AsyncIterable<string> {
-    yield* this.entries.keysUnder(prefix);
-  }
-
   async read(key: string, { signal, range, checkSize }: ObjectReadOptions = {}): Promise<Readable> {
-    const { entry, start, end } = this.entries.span(key, range);
+    const { entry, start, end } = this.span(key, range);
     checkSize?.(entry.size);
     const inMemory = this.small.get(key);
     if (inMemory) return Readable.from([inMemory.subarray(start, end)]);
@@ -108,10 +83,6 @@ export class StreamedArchiveObjects implements ObjectBackend {
     return Buffer.concat(chunks);
   }
 
-  async size(key: string): Promise<number | undefined> {
-    return this.entries.get(key).size;
-  }
-
   async close(): Promise<void> {
     if (this.keptDirectory) await remove(this.keptDirectory);
   }
@@ -122,7 +93,7 @@ export class StreamedArchiveObjects implements ObjectBackend {
     const { partitions } = this.options;
     const keptPartitions = partitions.length > 0 ? `partitions ${partitions.join(', ')}` : 'no partition';
     throw new UsageError(
-      `The compressed archive ${this.path} was read once, keeping the files of ${keptPartitions}: ${key} was not kept. ` +
+      `The compressed archive ${this.archive} was read once, keeping the files of ${keptPartitions}: ${key} was not kept. ` +
         `Decompress it (zstd -d) to read any file of it in place.`,
     );
   }
