@@ -211,11 +211,9 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
       'export <backupId>',
       'write a backup into one tar archive (laid out like a filesystem store, with an index of sizes and CRC32Cs), for a restore where no store can be reached',
       (command) =>
-        command
-          .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
+        wholeBackupOptions(command)
           .option('output', { type: 'string', demandOption: true, describe: "the archive file to create, or '-' for standard output" })
           .option('compress', { type: 'boolean', default: false, describe: 'compress the archive with zstd' })
-          .option('all-copies', { type: 'boolean', default: false, describe: "every node's copy of each partition, not one completed copy" })
           .example('$0 export latest --output=backup.tar', 'the newest complete backup, restorable with --archive=backup.tar')
           .example('$0 export 1763683200000 --output=- --compress | ssh vault "cat > backup.tar.zst"', 'streamed and compressed'),
       (args) => {
@@ -235,10 +233,8 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
       'copy <backupId>',
       "copy a backup into the store another broker configuration names, in that store's own layout and manifest format",
       (command) =>
-        command
-          .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
+        wholeBackupOptions(command)
           .option('to', { type: 'string', demandOption: true, describe: "the target's broker configuration file (application.yaml); its credentials are read from it alone" })
-          .option('all-copies', { type: 'boolean', default: false, describe: "every node's copy of each partition, not one completed copy" })
           .example('$0 copy latest --to=/etc/zeebe/gcs.yaml', 'the newest complete backup into the GCS store that file configures')
           .example('$0 copy 1763683200000 --archive=backup.tar --to=application.yaml', 'from an archive into a store'),
       (args) => {
@@ -260,6 +256,13 @@ async function parseArguments(argv: string[]): Promise<Invocation> {
   await parser.parseAsync();
   if (!invocation) throw new UsageError('No command given.');
   return invocation;
+}
+
+/** What export and copy take: the backup, and whether every node's copy of it. */
+function wholeBackupOptions<T>(command: Argv<T>) {
+  return command
+    .positional('backupId', { type: 'string', demandOption: true, describe: "backup id or 'latest'" })
+    .option('all-copies', { type: 'boolean', default: false, describe: "every node's copy of each partition, not one completed copy" });
 }
 
 /** Options every command shares; what to restore only where a command restores. */
