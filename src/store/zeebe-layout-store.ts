@@ -109,7 +109,7 @@ export class ZeebeLayoutStore implements BackupStore {
   }
 
   /** Where a copy's files are: the layout its broker version writes, else the layout its manifest was found in. */
-  contentKeyOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {
+  private contentKeyOf(copy: BackupCopy, kind: BackupFileKind, fileName: string): string {
     const { partitionId, checkpointId, nodeSegment } = copy.ref;
     const layout = this.layouts.length === 1 ? this.layouts[0]! : (layoutOfBroker(copy.manifest.descriptor?.brokerVersion) ?? this.layoutOfManifest(copy.ref));
     return contentKey(partitionId, checkpointId, nodeSegment, kind, fileName, layout);
