@@ -265,6 +265,18 @@ describe('truncateJournalAtCheckpoint', () => {
     }
   });
 
+  it('ends the log at a torn last frame of the active segment, as a broker does, so a checkpoint in it is not found', async () => {
+    const dir = await copyOfJournal();
+    const frames = await framesOf(written(await listJournalSegments(dir, partitionId), segmentName(4)));
+    const last = frames.at(-1)!;
+    await flipByte(join(dir, segmentName(4)), last.offset + last.frameLength - 3);
+
+    const error = await rejection(truncateJournalAtCheckpoint(dir, partitionId, 15270n));
+    expect(error.message).toContain('Cannot find a record at checkpoint position 15270 in the log.');
+    const lastIntact = frames.slice(0, -1).filter((frame) => frame.asqn >= 0n).at(-1)!;
+    expect(error.message).toContain(`run from 1 to ${lastIntact.asqn}. The log then ends in a partially written entry at byte offset ${last.offset}`);
+  });
+
   it('rejects an empty journal', async () => {
     const dir = await temporaryDirectory();
     const error = await rejection(truncateJournalAtCheckpoint(dir, partitionId, 5n));
