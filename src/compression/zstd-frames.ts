@@ -26,6 +26,13 @@ type Expecting =
 
 export class ZstdFrameError extends Error {}
 
+/** A valid stream of several zstd frames, which Node's built-in decoder cannot read (see withFrameChecks). */
+export class MultiFrameStreamError extends Error {
+  constructor() {
+    super("the stream holds more than one zstd frame, which Node's built-in decoder does not read past the first");
+  }
+}
+
 /** Follows the frames of a zstd stream fed to it in pieces; see the top of this file. */
 export class ZstdFrameChecker {
   private expecting: Expecting = 'magic';
@@ -39,6 +46,8 @@ export class ZstdFrameChecker {
   private lastBlockSeen = false;
   private offset = 0;
   private frames = 0;
+  /** zstd frames (not skippable ones) whose header has begun, the current one included. */
+  framesStarted = 0;
   private blocksInFrame = 0;
   /** The sum of the frames' declared content sizes, while every frame declares one. */
   private declaredSize: bigint | undefined = 0n;
@@ -103,7 +112,10 @@ export class ZstdFrameChecker {
     switch (this.expecting) {
       case 'magic': {
         const magic = bytes.readUInt32LE(0);
-        if (magic === ZSTD_MAGIC) return this.expect('frameHeaderDescriptor', 1);
+        if (magic === ZSTD_MAGIC) {
+          this.framesStarted++;
+          return this.expect('frameHeaderDescriptor', 1);
+        }
         if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) return this.expect('skippableFrameSize', 4);
         throw new ZstdFrameError(`byte ${this.offset - 4} should start a zstd frame, but holds 0x${magic.toString(16).padStart(8, '0')}`);
       }
@@ -178,11 +190,15 @@ export class ZstdFrameChecker {
 }
 
 /**
- * `decoder` as pipeline stages with the frames of its input followed (see the top of this file).
- * Both checks run at the end of the output, once the decoder has delivered everything it could:
- * the stream fails when its input was cut short, or when the decoded size differs from what the
- * frames declare. (Failing at the end of the input would drop the decoder's last output, which a
- * reader of a file's first bytes still wants.)
+ * Node's built-in decoder, as pipeline stages with the frames of its input followed (see the top
+ * of this file). Both checks run at the end of the output, once the decoder has delivered
+ * everything it could: the stream fails when its input was cut short, or when the decoded size
+ * differs from what the frames declare. (Failing at the end of the input would drop the decoder's
+ * last output, which a reader of a file's first bytes still wants.)
+ *
+ * Node's decoder stops after the first frame without a word (Node 22: `zstdDecompressSync` of two
+ * frames returns the first's content), so a second frame fails the stream where it starts, rather
+ * than leave a file that silently ends early.
  */
 export function withFrameChecks(decoder: Transform): Transform[] {
   const checker = new ZstdFrameChecker();
@@ -191,6 +207,7 @@ export function withFrameChecks(decoder: Transform): Transform[] {
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
         checker.update(chunk);
+        if (checker.framesStarted > 1) throw new MultiFrameStreamError();
         callback(null, chunk);
       } catch (error) {
         callback(error as Error);

@@ -103,9 +103,12 @@ async function generateJournal(options: PartitionDataOptions, random: SeededRand
     const positioned = index !== 1n && index % RAFT_ENTRY_INTERVAL !== 0n;
     const payload = random.bytes(random.int(MIN_ENTRY_DATA, MAX_ENTRY_DATA));
     const entry = { index, asqn: positioned ? nextPosition : -1n };
+    // Far enough into the last segment to leave entries after it for the restore to cut off. A
+    // broker writes the checkpoint record in a batch of its own.
+    const isCheckpoint = positioned && !checkpoint && writer.activeSegmentId === lastDataSegment && lastSegmentBytes >= lastSegmentTarget * 0.6;
     let data: Buffer;
     if (positioned) {
-      const highestPosition = nextPosition + BigInt(random.int(1, MAX_BATCH_RECORDS)) - 1n;
+      const highestPosition = isCheckpoint ? nextPosition : nextPosition + BigInt(random.int(1, MAX_BATCH_RECORDS)) - 1n;
       data = encodeRaftEntry({ kind: 'application', term: RAFT_TERM, lowestPosition: nextPosition, highestPosition }, payload);
       nextPosition = highestPosition + 1n;
     } else {
@@ -118,8 +121,7 @@ async function generateJournal(options: PartitionDataOptions, random: SeededRand
     if (!positioned) continue;
     // With a single data segment the snapshot falls back to its first position.
     if (!inLastSegment || !snapshotEntry) snapshotEntry = entry;
-    // Far enough into the segment to leave entries after it for the restore to cut off.
-    if (inLastSegment && !checkpoint && lastSegmentBytes >= lastSegmentTarget * 0.6) checkpoint = entry;
+    if (isCheckpoint) checkpoint = entry;
     if (checkpoint && lastSegmentBytes >= lastSegmentTarget) {
       const { files } = await writer.close();
       const segmentFiles = files.map((name) => ({ name, source: join(directory, name) }));

@@ -161,7 +161,7 @@ export interface FrameLocation {
 /** A frame that cannot be read: cut off, failing its checksum, malformed, or out of order. */
 export class CorruptFrameError extends BackupInvalidError {
   constructor(
-    at: FrameLocation,
+    readonly at: FrameLocation,
     reason: string,
     /** A well-formed, intact entry whose index is not the next one: the log is out of order rather than torn. */
     readonly outOfOrder = false,

@@ -5,6 +5,7 @@ import { findSegmentTail, listJournalSegments, readJournalFrameBatches, type Jou
 import {
   DESCRIPTOR_LENGTH,
   END_OF_DATA,
+  CorruptFrameError,
   corruptFrameError,
   encodeSegmentDescriptor,
   journalNameOfPartition,
@@ -74,39 +75,47 @@ async function findCheckpointFrame(
   let first: bigint | undefined;
   let previous: bigint | undefined;
   const log = new LogSummaryBuilder();
-  // In batches: one await per buffer of frames, not per frame (see readJournalFrameBatches).
-  for await (const batch of readJournalFrameBatches(segments)) {
-    for (const frame of batch) {
-      log.add(frame);
-      // Raft-internal entries carry no Zeebe position.
-      if (frame.asqn < 0n) continue;
-      if (previous !== undefined && frame.asqn <= previous) {
-        const at = { fileName: frame.segment.path, offset: frame.offset, expectedIndex: frame.index };
-        throw corruptFrameError(at, `position ${frame.asqn} follows position ${previous}, but positions must increase`);
+  // Zeebe's SegmentWriter, opening the segment the broker was writing, takes the first frame it
+  // cannot read there for a partially written one and ends the log before it
+  // (resetPartiallyWrittenEntry): a checkpoint beyond it is not in the log.
+  const lastWritten = segments.findLast((segment) => segment.descriptor)?.path;
+  let torn = '';
+  try {
+    // In batches: one await per buffer of frames, not per frame (see readJournalFrameBatches).
+    for await (const batch of readJournalFrameBatches(segments)) {
+      for (const frame of batch) {
+        log.add(frame);
+        // Raft-internal entries carry no Zeebe position.
+        if (frame.asqn < 0n) continue;
+        if (previous !== undefined && frame.asqn <= previous) {
+          const at = { fileName: frame.segment.path, offset: frame.offset, expectedIndex: frame.index };
+          throw corruptFrameError(at, `position ${frame.asqn} follows position ${previous}, but positions must increase`);
+        }
+        if (frame.asqn === position) return { checkpoint: frame, log: log.summary() };
+        // Positions only increase, so nothing further on can match.
+        if (frame.asqn > position) {
+          throw notFound(
+            previous === undefined
+              ? `The first position in ${journal} is ${frame.asqn}.`
+              : `Positions in ${journal} start at ${first} and go from ${previous} straight to ${frame.asqn}.`,
+          );
+        }
+        first ??= frame.asqn;
+        previous = frame.asqn;
       }
-      if (frame.asqn === position) return { checkpoint: frame, log: log.summary() };
-      // Positions only increase, so nothing further on can match.
-      if (frame.asqn > position) {
-        throw notFound(
-          previous === undefined
-            ? `The first position in ${journal} is ${frame.asqn}.`
-            : `Positions in ${journal} start at ${first} and go from ${previous} straight to ${frame.asqn}.`,
-        );
-      }
-      first ??= frame.asqn;
-      previous = frame.asqn;
     }
+  } catch (error) {
+    if (!(error instanceof CorruptFrameError) || error.outOfOrder || error.at.fileName !== lastWritten) throw error;
+    torn = ` The log then ends in a partially written entry at byte offset ${error.at.offset} of ${error.at.fileName}, which a broker ignores.`;
   }
-  if (previous !== undefined && positionAfterJournal !== undefined) {
+  if (previous !== undefined && positionAfterJournal !== undefined && torn === '') {
     throw notFound(
       `Positions in ${journal} start at ${first} and go from ${previous} straight to ${positionAfterJournal} ` +
         `(the first position of the backup's later segments, which were not downloaded).`,
     );
   }
   throw notFound(
-    previous === undefined
-      ? `No record in ${journal} has a position.`
-      : `Positions in ${journal} run from ${first} to ${previous}.`,
+    (previous === undefined ? `No record in ${journal} has a position.` : `Positions in ${journal} run from ${first} to ${previous}.`) + torn,
   );
 }
 

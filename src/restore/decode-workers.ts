@@ -182,34 +182,30 @@ export class WorkerDecodingSink extends Writable {
   }
 
   private onReply(reply: WorkerReply): void {
-    switch (reply.type) {
-      case 'ack':
-        this.free.push(Buffer.from(reply.buffer));
-        return this.wake();
-      case 'done':
-        this.ended = true;
-        this.bytesWritten = reply.bytes;
-        if (reply.crc32c !== undefined) this.crc32c = reply.crc32c;
-        this.pooled.end(this.id);
-        // As for an error below: an abort that crossed this reply completes here.
-        if (this.onClosed) return this.onClosed();
-        return this.finished?.();
-      case 'error':
-        this.ended = true;
-        this.failure = new WorkerFailure(reply.stage, reply.message, reply.code);
-        this.pooled.end(this.id);
-        // An abort crossed this reply: the worker has closed the file, and its 'closed' reply will
-        // find no conversation left to answer, so the abort completes here.
-        if (this.onClosed) return this.onClosed();
-        if (this.finished) return this.finished(this.failure);
+    if (reply.type === 'ack') {
+      this.free.push(Buffer.from(reply.buffer));
+      return this.wake();
+    }
+    // Any other reply ends the conversation. A destroy may be waiting for it: the worker answers
+    // an abort that crossed its last reply with that reply, not with 'closed'.
+    this.ended = true;
+    this.pooled.end(this.id);
+    const closing = this.onClosed;
+    this.onClosed = undefined;
+    if (reply.type === 'done') {
+      this.bytesWritten = reply.bytes;
+      if (reply.crc32c !== undefined) this.crc32c = reply.crc32c;
+      this.finished?.();
+    } else if (reply.type === 'error') {
+      this.failure = new WorkerFailure(reply.stage, reply.message, reply.code);
+      if (this.finished) this.finished(this.failure);
+      else {
         this.wake();
         // Nothing is waiting on the worker: fail the stream now rather than at the next write.
         if (!this.destroyed) this.destroy(this.failure);
-        return;
-      case 'closed':
-        this.ended = true;
-        return this.onClosed?.();
+      }
     }
+    closing?.();
   }
 
   private wake(): void {

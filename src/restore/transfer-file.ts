@@ -11,6 +11,7 @@ import { Coalescer } from '../util/coalesce.js';
 import { crc32cOfFile, READ_CHUNK_SIZE } from '../snapshot/verify-snapshot.js';
 import { FileSink } from '../util/file-sink.js';
 import { nativeZstd } from '../compression/native-zstd.js';
+import { MultiFrameStreamError } from '../compression/zstd-frames.js';
 import type { FailureStage } from './decode-protocol.js';
 import type { Logger } from '../log/logger.js';
 import { WORKER_COUNT, WorkerDecodingSink, WorkerFailure } from './decode-workers.js';
@@ -252,6 +253,15 @@ async function streamFile(
 function classify(error: unknown, stage: Stage | undefined, label: string, destination: string, algorithm?: string): unknown {
   if (error instanceof RestoreError) return error;
   const reason = error instanceof Error ? error.message : String(error);
+  if (error instanceof MultiFrameStreamError) {
+    // The backup is sound; this installation cannot read it.
+    return new RestoreError(
+      'internal',
+      `${label}: ${reason}. zstd-napi, which reads every frame, cannot be loaded here: reinstall the agent with build tools ` +
+        '(python3, make, a C++ compiler) or use its container image.',
+      { cause: error },
+    );
+  }
   switch (stage) {
     case 'write':
       return asLocalStorageError(error, 'write', destination);

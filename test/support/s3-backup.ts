@@ -130,7 +130,8 @@ function manifestOf(backup: S3PartitionBackup, snapshotFiles: FileSet, segmentFi
 async function compressed(path: string, algorithm: S3Compression): Promise<Buffer> {
   const compressor = { zstd: createZstdCompress, gz: createGzip, deflate: createDeflate }[algorithm]();
   const [bytes] = await Promise.all([buffer(compressor), pipeline(createReadStream(path), compressor)]);
-  if (algorithm === 'zstd' && zstdFrameDeclaresContentSize(bytes)) {
+  // zstd-jni, like Node, declares the content size of an empty input (0): only then is it known.
+  if (algorithm === 'zstd' && zstdFrameDeclaresContentSize(bytes) && (await stat(path)).size > 0) {
     throw new Error(`zstd output for ${path} declares its content size; brokers' streams do not`);
   }
   return bytes;

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, zstdCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decompressionFor } from '../../src/compression/registry.js';
-import { ZstdFrameChecker, ZstdFrameError } from '../../src/compression/zstd-frames.js';
+import { MultiFrameStreamError, ZstdFrameChecker, ZstdFrameError } from '../../src/compression/zstd-frames.js';
 
 /** Records with repetitive headers and random bodies: zstd emits compressed (not raw) blocks. */
 function poorlyCompressible(size: number): Buffer {
@@ -90,7 +90,7 @@ describe('ZstdFrameChecker: a zstd stream is complete only after the end of its 
   });
 });
 
-describe('zstd decompression stages', () => {
+describe("zstd decompression stages (Node's decoder, where zstd-napi cannot load)", () => {
   const content = poorlyCompressible(2 * 1024 * 1024);
 
   it('restore the exact bytes', async () => {
@@ -113,6 +113,11 @@ describe('zstd decompression stages', () => {
     // A reader of a segment's first bytes relies on this: 1 MiB of a stream is most of its start.
     expect(start.length).toBeGreaterThan(900 * 1024);
     expect(start.equals(content.subarray(0, start.length))).toBe(true);
+  });
+
+  it("fail where a second frame starts, which Node's decoder would silently skip", async () => {
+    const twoFrames = Buffer.concat([compress(content.subarray(0, 1000)), compress(content.subarray(1000))]);
+    await expect(decompress(twoFrames)).rejects.toThrow(MultiFrameStreamError);
   });
 
   it("fail on a stream cut short, which Node's decoder alone ends without complaint", async () => {
