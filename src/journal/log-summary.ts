@@ -1,4 +1,4 @@
-import { decodeRaftEntry, type RaftMember } from './raft-entry.js';
+import { decodeRaftEntry, mayBeConfigurationEntry, type RaftMember } from './raft-entry.js';
 
 /** What a broker starting on a restored journal depends on, gathered from its entries in one pass. */
 export interface LogSummary {
@@ -13,10 +13,6 @@ export interface LogSummary {
   /** The newest Raft configuration entry, if the log holds one this agent can decode. */
   configuration?: { index: bigint; members: RaftMember[]; oldMembers: RaftMember[] };
 }
-
-/** The byte of a journal record's data that holds a Raft entry's type (after header and term). */
-const ENTRY_TYPE_OFFSET = 16;
-const CONFIGURATION_ENTRY = 1;
 
 /**
  * Collects a LogSummary from a journal's entries, fed in index order. Only the last positioned
@@ -39,7 +35,7 @@ export class LogSummaryBuilder {
       return;
     }
     // Raft entries have no position; only configuration entries matter here, so decode just those.
-    if (entry.data[ENTRY_TYPE_OFFSET] !== CONFIGURATION_ENTRY) return;
+    if (!mayBeConfigurationEntry(entry.data)) return;
     const decoded = decodeRaftEntry(entry.data);
     if (decoded?.kind === 'configuration') {
       this.configuration = { index: entry.index, members: decoded.members, oldMembers: decoded.oldMembers };

@@ -117,6 +117,15 @@ export function decodeRaftEntry(data: Buffer): RaftEntry | undefined {
   }
 }
 
+/**
+ * Whether the data may hold a configuration entry, from its entry-type byte alone: a cheap filter
+ * for a scan over every entry of a log, before decodeRaftEntry decides.
+ */
+export function mayBeConfigurationEntry(data: Buffer): boolean {
+  // The RaftLogEntry header, then its 8-byte term, then the type.
+  return data[HEADER_LENGTH + 8] === EntryType.configuration;
+}
+
 /** The node id a Raft member id names: `"2"` and `"zone-a/2"` → 2; undefined for anything else. */
 export function nodeIdOfMember(id: string): number | undefined {
   const match = /(?:^|\/)(\d+)$/.exec(id);

@@ -6,7 +6,7 @@ import type { FailureStage, WorkerReply, WorkerRequest } from './decode-protocol
 
 /**
  * One worker per CPU, at most 4: decoding is CPU-bound, and each worker holds a V8 isolate (about
- * 10 MiB) besides the zstd windows of the files it decodes.
+ * 14 MiB, see WORKER_LIMITS) besides the zstd contexts of the files it decodes.
  */
 export const WORKER_COUNT = Math.max(1, Math.min(availableParallelism(), 4));
 /** Compressed bytes go to a worker in pieces of this size (see Coalescer for why not smaller). */
