@@ -23,6 +23,9 @@ export interface ResumableDownloadOptions {
   firstDelayMs?: number;
 }
 
+/** What Node.js reads from a socket at once (libuv's suggested read size). */
+const SOCKET_READ_SIZE = 64 * 1024;
+
 /**
  * A stream of one stored object that survives connections breaking mid-body: the bytes it
  * delivers are exactly the object's bytes, whatever happened on the way. Cloud SDKs retry a
@@ -49,9 +52,11 @@ class ResumableDownload extends Readable {
   private readonly signal: AbortSignal;
 
   constructor(private readonly options: ResumableDownloadOptions) {
-    // The socket's and the consumer's buffers do the buffering. 256 KiB (four socket reads) rather
-    // than 1 MiB: an S3 restore runs 16 of these at once.
-    super({ highWaterMark: 256 * 1024 });
+    // One socket read: while the consumer is full, the rest waits in the kernel's socket buffer.
+    // Chunks held here across two young-generation collections are promoted and then live until
+    // a full collection: with four reads buffered (256 KiB), a raw S3 restore ran 30-80 full
+    // collections and spent 40 % more CPU time (bench/restore-bench.ts, s3 section; README).
+    super({ highWaterMark: SOCKET_READ_SIZE });
     this.signal = options.signal ? AbortSignal.any([options.signal, this.stop.signal]) : this.stop.signal;
     this.copyAll();
   }
