@@ -121,9 +121,7 @@ export class WorkerDecodingSink extends Writable {
   private ended = false;
 
   constructor(path: string, { checksum = false }: { checksum?: boolean } = {}) {
-    // One socket read, not a piece: chunks wait here whenever the worker is behind, and a chunk
-    // that waits through two young-generation collections lives on until a full one.
-    super({ highWaterMark: 64 * 1024 });
+    super({ highWaterMark: PIECE_SIZE });
     this.pooled.start(this.id, { onReply: (reply) => this.onReply(reply) });
     this.send({ type: 'open', id: this.id, path, checksum });
   }

@@ -46,9 +46,7 @@ export class FileSink extends Writable {
     readonly path: string,
     { checksum = false, at }: { checksum?: boolean; at?: number } = {},
   ) {
-    // Writes wait here only while both buffers are busy; one socket read is enough to hold, and
-    // network chunks held long are promoted to V8's old generation (see ResumableDownload).
-    super({ highWaterMark: 64 * 1024 });
+    super({ highWaterMark: WRITE_SIZE });
     if (checksum) this.crc32c = 0;
     this.position = at ?? 0;
     this.flags = at === undefined ? 'wx' : 'r+';
