@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { BackupFile } from '../manifest/manifest.js';
 import { verifySnapshot } from '../snapshot/verify-snapshot.js';
 import type { BackupFileKind, BackupStore } from '../store/backup-store.js';
-import { runAll } from '../util/concurrency.js';
+import { type Limit, runAll } from '../util/concurrency.js';
 import { formatBytes } from '../util/format.js';
 import { fsyncDirectory } from '../util/fsync.js';
 import type { ExpectedMembers } from '../cluster/partition-layout.js';
@@ -21,7 +21,7 @@ export interface ChainRestore {
   chain: ChainLink[];
   /** `raft-partition/partitions/<p>` inside the staging area. */
   directory: string;
-  limit: <T>(task: () => Promise<T>) => Promise<T>;
+  limit: Limit;
   controller: AbortController;
   log: Logger;
 }
@@ -71,7 +71,7 @@ export async function restoreChain(job: ChainRestore): Promise<PartitionResult> 
       `${skippedSegmentsNote(segmentsAfterCheckpointOf(chain).length)}.`,
   );
   const sizes = await runAll(
-    transfers.map((transfer) => () => limit(() => transferFile(store, transfer, controller.signal))),
+    transfers.map((transfer) => () => transferFile(store, transfer, controller.signal, limit)),
     controller,
   );
 

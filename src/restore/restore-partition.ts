@@ -10,7 +10,7 @@ import { describeMembershipMismatch, membershipMismatch, type MembershipMismatch
 import { verifySnapshot } from '../snapshot/verify-snapshot.js';
 import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore } from '../store/backup-store.js';
-import { runAll } from '../util/concurrency.js';
+import { type Limit, runAll } from '../util/concurrency.js';
 import { formatBytes } from '../util/format.js';
 import { fsyncDirectory } from '../util/fsync.js';
 import { filesOf } from './restore-plan.js';
@@ -27,7 +27,7 @@ export interface PartitionRestore {
   /** `raft-partition/partitions/<p>` inside the staging area. */
   directory: string;
   /** Bounds file transfers across all partitions. */
-  limit: <T>(task: () => Promise<T>) => Promise<T>;
+  limit: Limit;
   controller: AbortController;
   log: Logger;
 }
@@ -82,7 +82,7 @@ export async function restorePartition(job: PartitionRestore): Promise<Partition
     runAll(
       transfers
         .filter((transfer) => transfer.kind === kind)
-        .map((transfer) => () => limit(async () => ({ name: transfer.file.name, ...(await transferFile(store, transfer, controller.signal)) }))),
+        .map((transfer) => async () => ({ name: transfer.file.name, ...(await transferFile(store, transfer, controller.signal, limit)) })),
       controller,
     );
   let bytes = 0;

@@ -6,7 +6,7 @@ import { decompressionFor } from '../compression/registry.js';
 import { asLocalStorageError, BackupInvalidError, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupFile } from '../manifest/manifest.js';
 import type { BackupCopy, BackupFileKind, BackupStore, ByteRange } from '../store/backup-store.js';
-import { abortReason, createLimiter, runAll } from '../util/concurrency.js';
+import { abortReason, createLimiter, type Limit, runAll } from '../util/concurrency.js';
 import { Coalescer } from '../util/coalesce.js';
 import { crc32cOfFile, READ_CHUNK_SIZE } from '../snapshot/verify-snapshot.js';
 import { FileSink } from '../util/file-sink.js';
@@ -86,16 +86,29 @@ type Stage = 'read' | FailureStage;
  * `copyInKernel`); everything else streams from the store through the decompressor, if the
  * manifest names one, into a FileSink.
  */
-export async function transferFile(store: BackupStore, transfer: FileTransfer, signal: AbortSignal): Promise<TransferredFile> {
+export async function transferFile(store: BackupStore, transfer: FileTransfer, signal: AbortSignal, limit?: Limit): Promise<TransferredFile> {
   const { copy, kind, file } = transfer;
   const label = `${kind === 'snapshot' ? 'Snapshot' : 'Segment'} file ${file.name} of partition ${copy.ref.partitionId} (node ${copy.ref.nodeId}'s copy)`;
   const decoding = decodingFor(file.compression, label);
+  // Largest first: the restore ends when its last file does, and a large file started last
+  // would leave the other connections idle at the end (longest-processing-time-first order).
+  const priority = transfer.storedSize ?? 0;
+  const inTransferSlot = <T>(task: () => Promise<T>) => (limit ? limit(task, priority) : task());
   if (decoding.kind !== 'raw') {
-    return decompressionSlots(() => {
-      signal.throwIfAborted();
-      return streamFile(store, transfer, label, decoding, signal);
-    });
+    // The decode slot first: a file waiting for one holds no transfer slot that a raw file could use.
+    return decompressionSlots(
+      () =>
+        inTransferSlot(() => {
+          signal.throwIfAborted();
+          return streamFile(store, transfer, label, decoding, signal);
+        }),
+      priority,
+    );
   }
+  return inTransferSlot(() => transferRawFile(store, transfer, label, decoding, signal));
+}
+
+async function transferRawFile(store: BackupStore, transfer: FileTransfer, label: string, decoding: Decoding, signal: AbortSignal): Promise<TransferredFile> {
   if (store.copyToLocalFile) {
     const copied = await copyInKernel(store.copyToLocalFile.bind(store), transfer, signal);
     if (copied !== undefined) return copied;

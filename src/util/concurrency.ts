@@ -1,21 +1,32 @@
 import { RestoreError } from '../errors.js';
 
-/** Runs at most `concurrency` tasks at once; queued tasks do not start once `signal` aborted. */
+/**
+ * Runs at most `concurrency` tasks at once; queued tasks do not start once `signal` aborted.
+ * A freed slot goes to the waiting task of the highest `priority` (first come among equals).
+ */
 export function createLimiter(concurrency: number, signal: AbortSignal) {
   let running = 0;
-  const waiting: (() => void)[] = [];
-  return async function limit<T>(task: () => Promise<T>): Promise<T> {
-    if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+  const waiting: { priority: number; start: () => void }[] = [];
+  const startNext = () => {
+    if (waiting.length === 0) return;
+    let next = 0;
+    for (let i = 1; i < waiting.length; i++) if (waiting[i]!.priority > waiting[next]!.priority) next = i;
+    waiting.splice(next, 1)[0]!.start();
+  };
+  return async function limit<T>(task: () => Promise<T>, priority = 0): Promise<T> {
+    if (running >= concurrency) await new Promise<void>((start) => waiting.push({ priority, start }));
     running++;
     try {
       signal.throwIfAborted();
       return await task();
     } finally {
       running--;
-      waiting.shift()?.();
+      startNext();
     }
   };
 }
+
+export type Limit = ReturnType<typeof createLimiter>;
 
 /**
  * Runs every task; the first failure aborts `controller` so the others stop early, and the
