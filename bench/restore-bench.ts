@@ -33,7 +33,7 @@
  * says so.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -122,10 +122,51 @@ function canDropCaches(): boolean {
   }
 }
 
-/** Starts a timed run cold: dirty pages written, then clean ones dropped (when permitted). */
+/**
+ * Starts a timed run cold: dirty pages written, clean ones dropped (when permitted), and the disks
+ * left to finish what the previous run and the deletion before this one gave them.
+ */
 function coldStart(): void {
   execFileSync('sync');
   if (dropCaches) writeFileSync('/proc/sys/vm/drop_caches', '3');
+  waitForIdleDisks();
+}
+
+/**
+ * Waits (at most 20 s) until the block devices have been idle for half a second: nothing in flight,
+ * no write or discard completed. Deleting a restored backup (the file system here is mounted with
+ * `discard`) and the writeback of the run before otherwise go on during the next run, which pays
+ * for them: without this wait, the agent's first run of a section (which followed no rclone
+ * restore of the same data) was regularly its fastest by 20 % or more.
+ */
+function waitForIdleDisks(): void {
+  const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  // /proc/diskstats: name, then (from field 4 on) reads, …, writes completed (8), …, I/Os in
+  // progress (12), …, discards completed (15).
+  const activity = () => {
+    let text: string;
+    try {
+      text = readFileSync('/proc/diskstats', 'utf8');
+    } catch {
+      return undefined;
+    }
+    const disks = text
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => /^(sd|vd|xvd|nvme)/.test(fields[2] ?? ''));
+    return {
+      inFlight: disks.reduce((sum, fields) => sum + Number(fields[11]), 0),
+      completed: disks.map((fields) => `${fields[7]}/${fields[14] ?? 0}`).join(' '),
+    };
+  };
+  const deadline = performance.now() + 20_000;
+  let before = activity();
+  while (before && performance.now() < deadline) {
+    sleep(500);
+    const now = activity();
+    if (!now || (now.inFlight === 0 && now.completed === before.completed)) return;
+    before = now;
+  }
 }
 
 /**
@@ -486,12 +527,20 @@ async function baselineRestore(into: Baseline, steps: Step[], data: Dataset): Pr
   into.runs.push({ seconds, bytes: data.bytes, ...cpu });
 }
 
-/** Per repetition the agent's restore, then every baseline's (those whose tools are installed). */
+/**
+ * Per repetition the agent's restore and every baseline's (those whose tools are installed): the
+ * agent first in odd repetitions, last in even ones, so that no contender always runs right after
+ * the same other one.
+ */
 async function compareRestores(name: string, data: Dataset, agentRestore: Step, baselines: Contender[]): Promise<void> {
   const agentRuns: Run[] = [];
   for (let i = 0; i < repetitions; i++) {
+    const runBaselines = async () => {
+      for (const { baseline, steps } of baselines) await baselineRestore(baseline, steps, data);
+    };
+    if (i % 2 === 1) await runBaselines();
     agentRuns.push(await agentRestore());
-    for (const { baseline, steps } of baselines) await baselineRestore(baseline, steps, data);
+    if (i % 2 === 0) await runBaselines();
     const times = [`agent ${agentRuns.at(-1)!.seconds.toFixed(2)} s`, ...baselines.map(({ baseline }) => `${baseline.name} ${baseline.runs.at(-1)!.seconds.toFixed(2)} s`)];
     console.log(`  ${name} #${i + 1}: ${times.join(', ')}`);
   }
