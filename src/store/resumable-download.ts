@@ -55,7 +55,7 @@ class ResumableDownload extends Readable {
     // One socket read: while the consumer is full, the rest waits in the kernel's socket buffer.
     // Chunks held here across two young-generation collections are promoted and then live until
     // a full collection: with four reads buffered (256 KiB), a raw S3 restore ran 30-80 full
-    // collections and spent 40 % more CPU time (bench/restore-bench.ts, s3 section; README).
+    // collections and spent 40 % more user CPU time (bench/restore-bench.ts, s3 section; README).
     super({ highWaterMark: SOCKET_READ_SIZE });
     this.signal = options.signal ? AbortSignal.any([options.signal, this.stop.signal]) : this.stop.signal;
     this.copyAll();
