@@ -52,11 +52,12 @@ export async function exportCommand(context: CommandContext, backupIdArgument: s
         throw asLocalStorageError(error, 'write', toStdout ? 'standard output' : partial);
       });
       if (!toStdout) await makeDurable(partial, options.output);
+      const peakMemoryBytes = peakResidentBytes();
       context.log.info(
         `Wrote backup ${backupId} (${selection.copies.length} ${selection.copies.length === 1 ? 'copy' : 'copies'} of ${partitions.length} partitions, ` +
           `${result.files} files, ${formatBytes(result.bytes)}) to ${toStdout ? 'standard output' : options.output}${options.compress ? ', zstd-compressed' : ''}; ` +
-          `peak memory ${formatBytes(peakResidentBytes())}.`,
-        { peakMemoryBytes: peakResidentBytes() },
+          `peak memory ${formatBytes(peakMemoryBytes)}.`,
+        { peakMemoryBytes },
       );
       return ExitCode.success;
     } catch (error) {
