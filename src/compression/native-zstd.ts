@@ -31,20 +31,26 @@ const NO_INPUT = new Uint8Array(0);
 const RESET_SESSION = 0;
 
 /**
- * Decodes one zstd stream fed in pieces, handing decoded bytes to `emit` as they come (valid only
- * during the call), and fails at the end when the stream was cut short or its declared sizes do
- * not add up (see ZstdFrameChecker). A context is reused across streams: libzstd's window
- * (megabytes) is freed only when the context is collected. `output` may be shared by decoders
- * that run on one thread: each call hands its output over before it returns.
+ * Where a decoder's output goes: it decodes into buffers it is lent, and hands each one over with
+ * the length it filled, after which it does not touch it again. Lending can wait (all buffers
+ * still being written), which is what paces the decoder to the disk.
+ */
+export interface DecodedOutput {
+  lend(): Buffer | Promise<Buffer>;
+  take(buffer: Buffer, length: number): void;
+}
+
+/**
+ * Decodes one zstd stream fed in pieces, and fails at the end when the stream was cut short or its
+ * declared sizes do not add up (see ZstdFrameChecker). A context is reused across streams:
+ * libzstd's window (megabytes) is freed only when the context is collected. No output buffer is
+ * held between calls, so a stream abandoned half-way keeps none.
  */
 export class NativeZstdDecoder {
   private checker = new ZstdFrameChecker();
   private decodedBytes = 0;
 
-  constructor(
-    private readonly context: DCtx,
-    private readonly output: Buffer,
-  ) {}
+  constructor(private readonly context: DCtx) {}
 
   /** Starts a new stream. */
   reset(): void {
@@ -53,28 +59,42 @@ export class NativeZstdDecoder {
     this.decodedBytes = 0;
   }
 
-  write(input: Uint8Array, emit: (bytes: Buffer) => void): void {
+  write(input: Uint8Array, output: DecodedOutput): Promise<void> {
     this.checker.update(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
-    this.drain(input, emit);
+    return this.drain(input, output);
   }
 
-  end(emit: (bytes: Buffer) => void): void {
-    this.drain(NO_INPUT, emit);
+  async end(output: DecodedOutput): Promise<void> {
+    await this.drain(NO_INPUT, output);
     this.checker.checkComplete();
     this.checker.checkDecodedSize(this.decodedBytes);
   }
 
   /** Per the zstd manual: call again while input remains or the output buffer came back full. */
-  private drain(input: Uint8Array, emit: (bytes: Buffer) => void): void {
+  private async drain(input: Uint8Array, output: DecodedOutput): Promise<void> {
     let rest = input;
-    for (;;) {
-      const [, produced, consumed] = this.context.decompressStream(this.output, rest);
-      if (produced > 0) {
+    let buffer: Buffer | undefined;
+    let filled = 0;
+    try {
+      for (;;) {
+        buffer ??= await output.lend();
+        const [, produced, consumed] = this.context.decompressStream(buffer.subarray(filled), rest);
+        filled += produced;
         this.decodedBytes += produced;
-        emit(this.output.subarray(0, produced));
+        rest = rest.subarray(consumed);
+        const full = filled === buffer.length;
+        if (full || rest.length === 0) {
+          const done = buffer;
+          buffer = undefined;
+          output.take(done, filled);
+          filled = 0;
+          if (!full) return;
+        }
       }
-      rest = rest.subarray(consumed);
-      if (rest.length === 0 && produced < this.output.length) return;
+    } catch (error) {
+      // A failing stream's last output is not written: its buffer goes back unused.
+      if (buffer) output.take(buffer, 0);
+      throw error;
     }
   }
 }

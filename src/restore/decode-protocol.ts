@@ -6,7 +6,7 @@
  * the workers fall behind.
  */
 export type WorkerRequest =
-  | { type: 'open'; id: number; path: string; checksum: boolean }
+  | { type: 'open'; id: number; path: string; checksum: boolean; writeBehind: boolean }
   | { type: 'data'; id: number; buffer: ArrayBuffer; length: number }
   | { type: 'end'; id: number }
   | { type: 'abort'; id: number };

@@ -77,6 +77,10 @@ class PooledWorker {
 const workers: PooledWorker[] = [];
 let nextId = 1;
 
+function filesDecoding(): number {
+  return workers.reduce((files, pooled) => files + pooled.load, 0);
+}
+
 /** The least busy worker, started on first use; workers that die are replaced. */
 function assignWorker(): PooledWorker {
   if (workers.length < WORKER_COUNT) {
@@ -122,8 +126,10 @@ export class WorkerDecodingSink extends Writable {
 
   constructor(path: string, { checksum = false }: { checksum?: boolean } = {}) {
     super({ highWaterMark: PIECE_SIZE });
+    // Counted before this file joins: a CPU is spare for writing behind the decoder (decode-worker.ts).
+    const writeBehind = filesDecoding() + 1 < availableParallelism();
     this.pooled.start(this.id, { onReply: (reply) => this.onReply(reply) });
-    this.send({ type: 'open', id: this.id, path, checksum });
+    this.send({ type: 'open', id: this.id, path, checksum, writeBehind });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

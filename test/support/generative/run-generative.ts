@@ -13,7 +13,7 @@ import { projectRoot } from '../fixtures.js';
  * that takes longer fails, so a hung restore is reported with its reproducing command; default 30).
  */
 
-/** Cases per property in a default (CI) run: 356 in all, the S3 share weighted towards zstd. */
+/** Cases per property in a default (CI) run: 386 in all, the S3 share weighted towards zstd. */
 export const caseBudget = {
   filesystem: 150,
   s3Raw: 40,
@@ -22,6 +22,7 @@ export const caseBudget = {
   s3Deflate: 40,
   binRestore: 4,
   binRestoreMissingCheckpoint: 2,
+  workerDecoding: 30,
 } as const;
 
 export type GenerativeProperty = keyof typeof caseBudget;
