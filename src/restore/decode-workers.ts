@@ -126,7 +126,8 @@ export class WorkerDecodingSink extends Writable {
 
   constructor(path: string, { checksum = false }: { checksum?: boolean } = {}) {
     super({ highWaterMark: PIECE_SIZE });
-    // Counted before this file joins: a CPU is spare for writing behind the decoder (decode-worker.ts).
+    // Written behind its decoder when, this file included, fewer files decode than there are CPUs
+    // (a CPU is spare for the writes; see decode-worker.ts).
     const writeBehind = filesDecoding() + 1 < availableParallelism();
     this.pooled.start(this.id, { onReply: (reply) => this.onReply(reply) });
     this.send({ type: 'open', id: this.id, path, checksum, writeBehind });
