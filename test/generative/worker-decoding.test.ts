@@ -5,12 +5,12 @@ import { pipeline } from 'node:stream/promises';
 import { constants, zstdCompressSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerDecodingSink, WorkerFailure } from '../../src/restore/decode-workers.js';
 import { tempDir } from '../support/fixtures.js';
 import { checkGeneratively, timeoutOf } from '../support/generative/run-generative.js';
 import { SeededRandom } from '../support/generative/seeded-random.js';
-import { mountTmpfs, mountUnavailable } from '../support/mounts.js';
+import { mountTmpfs, mountUnavailable, unmountAll } from '../support/mounts.js';
 
 /*
  * The decode workers (src/restore/decode-worker.ts) write each buffer either behind the decoder,
@@ -22,6 +22,8 @@ import { mountTmpfs, mountUnavailable } from '../support/mounts.js';
  */
 
 const MiB = 1024 * 1024;
+
+afterEach(unmountAll);
 
 interface FileCase {
   seed: string;
