@@ -166,8 +166,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         // 'wx': a restore never writes over a file.
         fd = openSync(request.path, 'wx');
       } catch (error) {
-        const { message, code } = error as NodeJS.ErrnoException;
-        reply({ type: 'error', id, stage: 'write', message, ...(code ? { code } : {}) });
+        reply(errorReply(id, new WriteFailure(error as NodeJS.ErrnoException)));
         return;
       }
       jobs.set(id, new Job(id, fd, request.checksum, request.writeBehind));
