@@ -5,16 +5,18 @@ import {
   DESCRIPTOR_LENGTH,
   END_OF_DATA,
   FRAME_HEADER_LENGTH,
-  FRAME_RECORD_LENGTH_OFFSET,
+  RECORD_DATA_OFFSET,
   CorruptFrameError,
   corruptFrameError,
-  decodeFrameHeader,
-  decodeRecordHeader,
+  frameChecksumProblem,
+  frameHeaderProblem,
+  frameRecordLength,
   journalNameOfPartition,
   parseSegmentDescriptor,
   parseSegmentFileName,
-  recordChecksum,
-  recordData,
+  recordAsqn,
+  recordIndex,
+  recordProblem,
   type SegmentDescriptor,
 } from './segment-format.js';
 
@@ -287,10 +289,10 @@ export const END = Symbol('end of data');
 export interface FrameWindow {
   /** Bytes in the file: a frame must end within them. */
   readonly fileSize: number;
-  /** The byte at `offset`, if held. */
-  byteAt(offset: number): number | undefined;
-  /** `length` bytes at `offset`, if all are held. */
-  view(offset: number, length: number): Buffer | undefined;
+  /** Holds the file's bytes from offset `start` up to `end`. */
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly end: number;
 }
 
 /**
@@ -302,45 +304,42 @@ export interface FrameWindow {
 const MAX_BATCH_FRAMES = 256;
 
 /** How much of the file from `offset` the window must hold to decode the frame there. */
-function bytesNeededAt(window: FileWindow, offset: number): number {
-  const header = window.view(offset, FRAME_HEADER_LENGTH);
+function bytesNeededAt(window: FrameWindow, offset: number): number {
   // decodeFrameAt has checked that such a frame fits into the file.
-  if (header) return FRAME_HEADER_LENGTH + header.readInt32LE(FRAME_RECORD_LENGTH_OFFSET);
+  if (offset + FRAME_HEADER_LENGTH <= window.end) return FRAME_HEADER_LENGTH + frameRecordLength(window.bytes, offset - window.start);
   return Math.min(FRAME_HEADER_LENGTH, window.fileSize - offset);
 }
 
 /**
  * The frame at `offset` if the window holds all of it, END at the end-of-data marker, undefined
- * when more of the file must be read first. Throws for a corrupt frame.
+ * when more of the file must be read first. Throws for a corrupt frame. Called for every frame of
+ * a scan: it reads in place and makes two views (the record, for its checksum, and the data).
  */
 export function decodeFrameAt(window: FrameWindow, path: string, offset: number, expectedIndex: bigint): SegmentFrame | typeof END | undefined {
-  const version = window.byteAt(offset);
-  if (version === undefined) return undefined;
-  if (version === END_OF_DATA) return END;
-  const at = { fileName: path, offset, expectedIndex };
-  if (offset + FRAME_HEADER_LENGTH > window.fileSize) {
-    throw corruptFrameError(at, 'the frame header is cut off by the end of the file');
-  }
-  const headerBytes = window.view(offset, FRAME_HEADER_LENGTH);
-  if (!headerBytes) return undefined;
-  const header = decodeFrameHeader(headerBytes, at);
-  const frameLength = FRAME_HEADER_LENGTH + header.recordLength;
-  if (offset + frameLength > window.fileSize) {
-    throw corruptFrameError(at, `the ${frameLength}-byte frame runs past the end of the file`);
-  }
-  const frame = window.view(offset, frameLength);
-  if (!frame) return undefined;
-  const record = frame.subarray(FRAME_HEADER_LENGTH);
-  const actualChecksum = recordChecksum(record);
-  if (actualChecksum !== header.checksum) {
-    throw corruptFrameError(
-      at,
-      `checksum mismatch: the frame says ${header.checksum.toString(16)}, its record data has ${actualChecksum.toString(16)}`,
-    );
-  }
-  const { index, asqn } = decodeRecordHeader(record, at);
-  if (index !== expectedIndex) throw new CorruptFrameError(at, `the entry has index ${index}`, true);
-  return { offset, frameLength, index, asqn, data: recordData(record) };
+  const { bytes, start, end, fileSize } = window;
+  if (offset >= end) return undefined;
+  const frame = offset - start;
+  if (bytes[frame] === END_OF_DATA) return END;
+  if (offset + FRAME_HEADER_LENGTH > fileSize) throw corruptAt(path, offset, expectedIndex, 'the frame header is cut off by the end of the file');
+  if (offset + FRAME_HEADER_LENGTH > end) return undefined;
+  const headerProblem = frameHeaderProblem(bytes, frame);
+  if (headerProblem) throw corruptAt(path, offset, expectedIndex, headerProblem);
+  const recordLength = frameRecordLength(bytes, frame);
+  const frameLength = FRAME_HEADER_LENGTH + recordLength;
+  if (offset + frameLength > fileSize) throw corruptAt(path, offset, expectedIndex, `the ${frameLength}-byte frame runs past the end of the file`);
+  if (offset + frameLength > end) return undefined;
+  const record = frame + FRAME_HEADER_LENGTH;
+  const checksumProblem = frameChecksumProblem(bytes, frame, bytes.subarray(record, record + recordLength));
+  if (checksumProblem) throw corruptAt(path, offset, expectedIndex, checksumProblem);
+  const problem = recordProblem(bytes, record, recordLength);
+  if (problem) throw corruptAt(path, offset, expectedIndex, problem);
+  const index = recordIndex(bytes, record);
+  if (index !== expectedIndex) throw new CorruptFrameError({ fileName: path, offset, expectedIndex }, `the entry has index ${index}`, true);
+  return { offset, frameLength, index, asqn: recordAsqn(bytes, record), data: bytes.subarray(record + RECORD_DATA_OFFSET, record + recordLength) };
+}
+
+function corruptAt(fileName: string, offset: number, expectedIndex: bigint, reason: string): CorruptFrameError {
+  return corruptFrameError({ fileName, offset, expectedIndex }, reason);
 }
 
 /**
@@ -348,51 +347,33 @@ export function decodeFrameAt(window: FrameWindow, path: string, offset: number,
  * over, so memory grows only to the largest frame rather than with the file.
  */
 class FileWindow implements FrameWindow {
-  /** File offset of buffer[0]. */
-  private start = 0;
-  /** File offset just past the last byte read into the buffer. */
-  private end = 0;
+  start = 0;
+  end = 0;
 
   constructor(
     private readonly handle: FileHandle,
     readonly fileSize: number,
-    private buffer: Buffer,
+    public bytes: Buffer,
   ) {}
 
-  /** The byte at `offset` if the buffer holds it. */
-  byteAt(offset: number): number | undefined {
-    return offset < this.end ? this.buffer[offset - this.start] : undefined;
-  }
-
   /**
-   * `length` bytes at `offset` if the buffer already holds them, else undefined; valid until the
-   * next load. Offsets never move backwards.
+   * Reads the file from `offset` into the buffer until it holds at least `length` bytes from
+   * there. Offsets never move backwards.
    */
-  view(offset: number, length: number): Buffer | undefined {
-    if (offset + length > this.end) return undefined;
-    return this.buffer.subarray(offset - this.start, offset - this.start + length);
-  }
-
-  /** `length` bytes at `offset`, read from the file into the buffer first; valid until the next load. */
-  async load(offset: number, length: number): Promise<Buffer> {
-    await this.fill(offset, length);
-    return this.buffer.subarray(offset - this.start, offset - this.start + length);
-  }
-
-  private async fill(offset: number, length: number): Promise<void> {
-    const carried = offset < this.end ? this.buffer.subarray(offset - this.start, this.end - this.start) : undefined;
-    if (length > this.buffer.length) {
+  async load(offset: number, length: number): Promise<void> {
+    const carried = offset < this.end ? this.bytes.subarray(offset - this.start, this.end - this.start) : undefined;
+    if (length > this.bytes.length) {
       const larger = Buffer.alloc(length);
       carried?.copy(larger);
-      this.buffer = larger;
+      this.bytes = larger;
     } else {
-      carried?.copy(this.buffer);
+      carried?.copy(this.bytes);
     }
     this.start = offset;
     this.end = offset + (carried?.length ?? 0);
-    const limit = Math.min(this.start + this.buffer.length, this.fileSize);
+    const limit = Math.min(this.start + this.bytes.length, this.fileSize);
     while (this.end < limit) {
-      const { bytesRead } = await this.handle.read(this.buffer, this.end - this.start, limit - this.end, this.end);
+      const { bytesRead } = await this.handle.read(this.bytes, this.end - this.start, limit - this.end, this.end);
       if (bytesRead === 0) break;
       this.end += bytesRead;
     }
@@ -401,4 +382,3 @@ class FileWindow implements FrameWindow {
     }
   }
 }
-

@@ -17,20 +17,24 @@ interface SbeHeaderSpec {
   templateId: number;
 }
 
-/** Returns why the SBE header differs from the expected one, or undefined when it matches. */
-function sbeHeaderMismatch(buf: Buffer, spec: SbeHeaderSpec): string | undefined {
+/**
+ * Returns why the SBE header differs from the expected one, or undefined when it matches.
+ * `base`: where the structure holding the header starts in `buf`.
+ */
+function sbeHeaderMismatch(buf: Buffer, spec: SbeHeaderSpec, base = 0): string | undefined {
   // Checked for two headers of every frame of a journal scan: compare in place, and build the
   // arrays for the message only when it does not match.
+  const at = base + spec.offset;
   if (
-    buf.readUInt16LE(spec.offset) === spec.blockLength &&
-    buf.readUInt16LE(spec.offset + 2) === spec.templateId &&
-    buf.readUInt16LE(spec.offset + 4) === SBE_SCHEMA_ID &&
-    buf.readUInt16LE(spec.offset + 6) === SBE_SCHEMA_VERSION
+    buf.readUInt16LE(at) === spec.blockLength &&
+    buf.readUInt16LE(at + 2) === spec.templateId &&
+    buf.readUInt16LE(at + 4) === SBE_SCHEMA_ID &&
+    buf.readUInt16LE(at + 6) === SBE_SCHEMA_VERSION
   ) {
     return undefined;
   }
   const expected = [spec.blockLength, spec.templateId, SBE_SCHEMA_ID, SBE_SCHEMA_VERSION];
-  const actual = expected.map((_, field) => buf.readUInt16LE(spec.offset + 2 * field));
+  const actual = expected.map((_, field) => buf.readUInt16LE(at + 2 * field));
   return `its SBE header (blockLength, templateId, schemaId, version) is (${actual.join(', ')}) instead of (${expected.join(', ')})`;
 }
 
@@ -174,23 +178,37 @@ export function corruptFrameError(at: FrameLocation, reason: string): CorruptFra
   return new CorruptFrameError(at, reason);
 }
 
-export interface FrameHeader {
-  checksum: bigint;
-  /** Length of the serialized record data after the header. */
-  recordLength: number;
+/*
+ * A journal scan decodes every frame of the log (hundreds of thousands per GiB), so the functions
+ * below read in place at an offset into the scan's buffer, return numbers where they can and a
+ * reason string rather than throwing: no view, object or BigInt per frame beyond what the caller
+ * keeps (journal-reader.ts decodeFrameAt). `frame` is where the frame-version byte sits in `buf`.
+ */
+
+/** Why the header of the frame at `frame` is not that of a valid entry, or undefined. */
+export function frameHeaderProblem(buf: Buffer, frame: number): string | undefined {
+  const version = buf[frame + FrameOffset.version];
+  if (version !== FRAME_VERSION) return `unknown frame version ${version}`;
+  const headerMismatch = sbeHeaderMismatch(buf, FRAME_SBE_HEADER, frame);
+  if (headerMismatch) return `the frame header is malformed: ${headerMismatch}`;
+  const recordLength = frameRecordLength(buf, frame);
+  if (recordLength < RECORD_HEADER_LENGTH) return `record length ${recordLength} is shorter than a record header`;
+  return undefined;
 }
 
-/** Decodes the header of a valid-entry frame; `buf` starts at the frame-version byte. */
-export function decodeFrameHeader(buf: Buffer, at: FrameLocation): FrameHeader {
-  const version = buf.readUInt8(FrameOffset.version);
-  if (version !== FRAME_VERSION) throw corruptFrameError(at, `unknown frame version ${version}`);
-  const headerMismatch = sbeHeaderMismatch(buf, FRAME_SBE_HEADER);
-  if (headerMismatch) throw corruptFrameError(at, `the frame header is malformed: ${headerMismatch}`);
-  const recordLength = buf.readInt32LE(FrameOffset.recordLength);
-  if (recordLength < RECORD_HEADER_LENGTH) {
-    throw corruptFrameError(at, `record length ${recordLength} is shorter than a record header`);
+/** Length of the serialized record that follows the frame header at `frame`. */
+export function frameRecordLength(buf: Buffer, frame: number): number {
+  return buf.readInt32LE(frame + FrameOffset.recordLength);
+}
+
+/** Why the record, the bytes after the frame header at `frame`, fails the frame's checksum, or undefined. */
+export function frameChecksumProblem(buf: Buffer, frame: number, record: Buffer): string | undefined {
+  const actual = crc32c(record);
+  // The i64 holds an unsigned 32-bit CRC: its halves compare as numbers, no BigInt per frame.
+  if (buf.readUInt32LE(frame + FrameOffset.checksum) === actual && buf.readInt32LE(frame + FrameOffset.checksum + 4) === 0) {
+    return undefined;
   }
-  return { checksum: buf.readBigInt64LE(FrameOffset.checksum), recordLength };
+  return `checksum mismatch: the frame says ${buf.readBigInt64LE(frame + FrameOffset.checksum).toString(16)}, its record data has ${actual.toString(16)}`;
 }
 
 /** The checksum a frame header must carry for its record data. */
@@ -204,26 +222,37 @@ export interface RecordHeader {
   asqn: bigint;
 }
 
-export function decodeRecordHeader(record: Buffer, at: FrameLocation): RecordHeader {
-  const headerMismatch = sbeHeaderMismatch(record, RECORD_SBE_HEADER);
-  if (headerMismatch) throw corruptFrameError(at, `the record is malformed: ${headerMismatch}`);
-  const dataLength = record.readUInt32LE(RecordOffset.dataLength);
-  if (RECORD_HEADER_LENGTH + dataLength !== record.length) {
-    throw corruptFrameError(
-      at,
-      `the record announces ${dataLength} data bytes but the frame holds ${record.length - RECORD_HEADER_LENGTH}`,
-    );
+/** Why the `recordLength` bytes at `record` are not a well-formed record, or undefined. */
+export function recordProblem(buf: Buffer, record: number, recordLength: number): string | undefined {
+  const headerMismatch = sbeHeaderMismatch(buf, RECORD_SBE_HEADER, record);
+  if (headerMismatch) return `the record is malformed: ${headerMismatch}`;
+  const dataLength = buf.readUInt32LE(record + RecordOffset.dataLength);
+  if (RECORD_HEADER_LENGTH + dataLength !== recordLength) {
+    return `the record announces ${dataLength} data bytes but the frame holds ${recordLength - RECORD_HEADER_LENGTH}`;
   }
-  return {
-    index: record.readBigUInt64LE(RecordOffset.index),
-    asqn: record.readBigInt64LE(RecordOffset.asqn),
-  };
+  return undefined;
 }
 
-/** The entry's opaque data: a view into `record`, the serialized record data of a frame. */
-export function recordData(record: Buffer): Buffer {
-  return record.subarray(RECORD_HEADER_LENGTH);
+export function recordIndex(buf: Buffer, record: number): bigint {
+  const at = record + RecordOffset.index;
+  const high = buf.readUInt32LE(at + 4);
+  return high < SAFE_HIGH_WORD ? BigInt(high * 2 ** 32 + buf.readUInt32LE(at)) : buf.readBigUInt64LE(at);
 }
+
+export function recordAsqn(buf: Buffer, record: number): bigint {
+  const at = record + RecordOffset.asqn;
+  const high = buf.readInt32LE(at + 4);
+  return high < SAFE_HIGH_WORD && high >= -SAFE_HIGH_WORD ? BigInt(high * 2 ** 32 + buf.readUInt32LE(at)) : buf.readBigInt64LE(at);
+}
+
+/**
+ * A 64-bit value whose high word is below this in magnitude is a safe integer: one number sum and
+ * one BigInt conversion, where readBig(U)Int64LE builds it from three BigInts.
+ */
+const SAFE_HIGH_WORD = 2 ** 21;
+
+/** Where the entry's opaque data starts after the record's start. */
+export const RECORD_DATA_OFFSET = RECORD_HEADER_LENGTH;
 
 export interface JournalEntry extends RecordHeader {
   data: Uint8Array;

@@ -35,9 +35,5 @@ export function segmentStart(head: Buffer, fileName: string, wholeFile: boolean)
 }
 
 function bufferWindow(buffer: Buffer): FrameWindow {
-  return {
-    fileSize: buffer.length,
-    byteAt: (offset) => buffer[offset],
-    view: (offset, length) => (offset + length <= buffer.length ? buffer.subarray(offset, offset + length) : undefined),
-  };
+  return { fileSize: buffer.length, bytes: buffer, start: 0, end: buffer.length };
 }

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { cp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expectZeebeTruncatedJournal, zeebeTruncations } from '../support/restore-checks.js';
 import { BackupInvalidError } from '../../src/errors.js';
 import {
+  decodeFrameAt,
   listJournalSegments,
   readJournalFrames,
   readSegmentFrames,
@@ -97,6 +99,26 @@ describe('segment format', () => {
   it('treats a segment without descriptor as preallocated', async () => {
     const path = join(journalFixture, segmentName(5));
     expect(parseSegmentDescriptor((await readFile(path)).subarray(0, DESCRIPTOR_LENGTH), path)).toBeUndefined();
+  });
+
+  it('decodes every 64-bit index and position a frame can hold, and rejects a checksum with high bits', () => {
+    // decodeFrameAt reads both through numbers when they are safe integers: the edges of that path.
+    const edges = [0n, 1n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n];
+    const unsigned = fc.oneof(fc.constantFrom(...edges, 2n ** 64n - 1n), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
+    const signed = fc.oneof(fc.constantFrom(...edges, -1n, -(2n ** 53n), -(2n ** 53n) - 1n, -(2n ** 63n)), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
+    fc.assert(
+      fc.property(unsigned, signed, fc.nat(64), (index, asqn, dataLength) => {
+        const encoded = encodeFrame(index, asqn, dataLength);
+        const bytes = Buffer.concat([encoded, Buffer.alloc(1)]);
+        const window = { fileSize: bytes.length, bytes, start: 0, end: bytes.length };
+        const frame = decodeFrameAt(window, 'segment', 0, index);
+        expect(frame).toMatchObject({ offset: 0, frameLength: encoded.length, index, asqn });
+        expect((frame as { data: Buffer }).data.equals(encoded.subarray(encoded.length - dataLength))).toBe(true);
+        bytes[13] = 1; // the checksum's high word: a CRC32C never sets it
+        expect(() => decodeFrameAt(window, 'segment', 0, index)).toThrow(/checksum mismatch: the frame says 1[0-9a-f]{8},/);
+      }),
+      { seed: 1313, numRuns: 500 },
+    );
   });
 
   it('parses segment file names of a partition', () => {
