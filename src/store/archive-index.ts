@@ -3,7 +3,7 @@ import { BackupInvalidError } from '../errors.js';
 import { isSafeFileName } from '../manifest/safe-names.js';
 import type { Readable } from 'node:stream';
 import type { ByteRange } from './backup-store.js';
-import type { ObjectBackend, ObjectReadOptions } from './object-backend.js';
+import type { ListedObject, ObjectBackend, ObjectReadOptions } from './object-backend.js';
 
 /**
  * A backup archive (`restore export`) is a tar file laid out like a filesystem store (the v2
@@ -128,8 +128,9 @@ export abstract class ArchiveObjects<Entry extends { size: number }> implements 
     return `${this.archive}:${key}`;
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
-    yield* [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+  async *list(prefix: string): AsyncIterable<ListedObject> {
+    const keys = [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+    yield* keys.map((key) => ({ key, size: this.entries.get(key)!.size }));
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -10,7 +10,7 @@ import {
 } from '@azure/storage-blob';
 import type { AzureStoreConfig } from '../config/restore-config.js';
 import { type RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
-import type { ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
+import type { ListedObject, ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { defaultIdleTimeoutMs, type ObjectStoreOptions, watchedBody } from './object-store.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, firstLine, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
@@ -99,12 +99,14 @@ export class AzureObjects implements WritableObjectBackend {
     return key;
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     const pages = this.container.listBlobsFlat({ prefix }).byPage({ maxPageSize: this.listPageSize });
     for (;;) {
       const page = await this.call('list', prefix, () => pages.next());
       if (page.done) return;
-      for (const blob of page.value.segment.blobItems) yield blob.name;
+      for (const { name, properties } of page.value.segment.blobItems) {
+        yield { key: name, ...(properties.contentLength === undefined ? {} : { size: properties.contentLength }) };
+      }
     }
   }
 

@@ -8,7 +8,7 @@ import { ensureDir } from 'fs-extra';
 import { fsyncDirectory } from '../util/fsync.js';
 import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupStore } from './backup-store.js';
-import type { ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
+import type { ListedObject, ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { ZeebeLayoutStore } from './zeebe-layout-store.js';
 
 /** Zeebe's FILESYSTEM store: a directory, usually a shared mount, in the v2 layout. */
@@ -38,7 +38,7 @@ export class FilesystemObjects implements WritableObjectBackend {
    * Every entry below `prefix`, directories included: a directory where a manifest should be is
    * reported when it is read, not silently passed over.
    */
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     await this.requireBasePath();
     const slash = prefix.lastIndexOf('/');
     const directory = prefix.slice(0, slash + 1);
@@ -48,8 +48,8 @@ export class FilesystemObjects implements WritableObjectBackend {
     }
   }
 
-  private async *walk(key: string): AsyncIterable<string> {
-    yield key;
+  private async *walk(key: string): AsyncIterable<ListedObject> {
+    yield { key };
     for (const name of await this.entriesOf(this.locationOf(key))) yield* this.walk(`${key}/${name}`);
   }
 

@@ -4,7 +4,7 @@ import { type Bucket, type File, Storage, type StorageOptions } from '@google-cl
 import { PassThroughClient } from 'google-auth-library';
 import type { GcsStoreConfig } from '../config/restore-config.js';
 import { errnoCode, type RestoreError, StoreUnavailableError } from '../errors.js';
-import type { ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
+import type { ListedObject, ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { defaultIdleTimeoutMs, type ObjectStoreOptions, watchedBody } from './object-store.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
@@ -54,13 +54,15 @@ export class GcsObjects implements WritableObjectBackend {
     return this.base + key;
   }
 
-  async *list(relativePrefix: string): AsyncIterable<string> {
+  async *list(relativePrefix: string): AsyncIterable<ListedObject> {
     const prefix = this.base + relativePrefix;
     let pageToken: string | undefined;
     do {
       const query = { prefix, autoPaginate: false, maxResults: this.listPageSize, ...(pageToken ? { pageToken } : {}) };
       const [files, next] = await this.call('list', prefix, () => this.bucket.getFiles(query));
-      for (const file of files) if (file.name.startsWith(this.base)) yield file.name.slice(this.base.length);
+      for (const { name, metadata } of files) {
+        if (name.startsWith(this.base)) yield { key: name.slice(this.base.length), ...(metadata.size === undefined ? {} : { size: Number(metadata.size) }) };
+      }
       pageToken = (next as { pageToken?: string } | null)?.pageToken;
     } while (pageToken);
   }

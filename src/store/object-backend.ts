@@ -13,6 +13,12 @@ export interface ObjectReadOptions {
   checkSize?: (size: number) => void;
 }
 
+/** An object a listing found, with its size where the listing reports it (object stores do). */
+export interface ListedObject {
+  key: string;
+  size?: number;
+}
+
 /**
  * The small surface every backend offers, in its own terms of keys relative to its base path
  * (compare WAL-G's `storage.Folder`): list, read (whole, a range or the head), size. It knows
@@ -29,8 +35,8 @@ export interface ObjectBackend {
   readonly readsWholeFiles?: boolean;
   /** How manifest refs and messages name the object under `key`: its full key or path. */
   locationOf(key: string): string;
-  /** Every key below `prefix`, following every page of the listing. */
-  list(prefix: string): AsyncIterable<string>;
+  /** Every object below `prefix`, following every page of the listing. */
+  list(prefix: string): AsyncIterable<ListedObject>;
   /** A stream of the object's bytes, or of `range`, failing with the key when the object does not exist. */
   read(key: string, options?: ObjectReadOptions): Promise<Readable>;
   /** The object's first `length` bytes (fewer if it is shorter), in one small request. */

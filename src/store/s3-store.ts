@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../config/restore-config.js';
 import { errnoCode, StoreUnavailableError, UsageError } from '../errors.js';
-import type { ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
+import type { ListedObject, ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, storeError, type StoreErrorExplanation } from './store-errors.js';
 import { batchRetryStrategy } from './s3-retry.js';
@@ -71,14 +71,14 @@ export class S3Objects implements WritableObjectBackend {
     return this.base + key;
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     const fullPrefix = this.base + prefix;
     const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: fullPrefix });
     for (;;) {
       const page = await this.call('list', fullPrefix, () => pages.next());
       if (page.done) return;
-      for (const { Key } of page.value.Contents ?? []) {
-        if (Key?.startsWith(this.base)) yield Key.slice(this.base.length);
+      for (const { Key, Size } of page.value.Contents ?? []) {
+        if (Key?.startsWith(this.base)) yield { key: Key.slice(this.base.length), ...(Size === undefined ? {} : { size: Size }) };
       }
     }
   }

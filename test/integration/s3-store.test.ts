@@ -152,6 +152,41 @@ describe('S3 store against a real S3 server', () => {
     expect((missing as Error).message).toContain(`s3://${bucket}/${key.replace('file.log', 'other.log')}`);
   });
 
+  it.each([
+    ['8.8.3', '8.5', '6/1/0/segments/'],
+    ['8.10.0', '8.9', 'contents/6/1/0/segments/'],
+  ] as const)('sizes the files of a %s broker from one listing, and a file it does not show by its own request', async (brokerVersion, dialect, directory) => {
+    const work = await tempDir();
+    const segmentFiles = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await writeFile(join(work, `${i}.log`), Buffer.alloc(1000 + i));
+        return { name: `${i}.log`, source: join(work, `${i}.log`) };
+      }),
+    );
+    await uploadS3Backup(client, bucket, {
+      ...manifestOnly(6, 1n, 0, { dialect, descriptor: { checkpointPosition: 1n, numberOfPartitions: 1, brokerVersion } }),
+      segmentFiles,
+    });
+    const proxy = await startS3Proxy(endpoint);
+    try {
+      const store = open({ endpoint: proxy.endpoint });
+      const [ref] = await store.listManifests(6, 1n);
+      const copy: BackupCopy = { ref: ref!, manifest: await store.readManifest(ref!) };
+      const before = proxy.requests.length;
+      const sizes = await Promise.all(segmentFiles.map(({ name }) => store.fileSize(copy, 'segments', name)));
+      expect(sizes).toEqual(segmentFiles.map((_, i) => 1000 + i));
+      expect(proxy.requests.slice(before).map(({ method, path }) => `${method} ${path}`)).toEqual([
+        expect.stringMatching(new RegExp(`^GET /${bucket}/?\\?list-type=2&prefix=${encodeURIComponent(directory)}$`)),
+      ]);
+
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${directory}late.log`, Body: 'written after the listing' }));
+      expect(await store.fileSize(copy, 'segments', 'late.log')).toBe(25);
+      expect(proxy.requests.slice(before + 1).map(({ method, path }) => `${method} ${path}`)).toEqual([`HEAD /${bucket}/${directory}late.log`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('resumes a download whose connection breaks mid-body, delivering the exact bytes', async () => {
     const work = await tempDir();
     const content = randomBytes(5 * 1024 * 1024);

@@ -184,6 +184,33 @@ export function describeObjectStoreContract(harness: ObjectStoreHarness): void {
       expect((missing as Error).message).toContain(location.nameOf('contents/4/1/0/segments/other.log'));
     });
 
+    it('sizes the files of a directory from one listing, and a file it does not show by its own request', async () => {
+      const location = await harness.newLocation();
+      const work = await tempDir();
+      const segmentFiles = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          await writeFile(join(work, `${i}.log`), Buffer.alloc(1000 + i));
+          return { name: `${i}.log`, source: join(work, `${i}.log`) };
+        }),
+      );
+      await location.upload({ ...manifestOnly(6, 1n, 0), segmentFiles });
+      const proxy = await startS3Proxy(harness.endpoint);
+      try {
+        const store = await opened(location.open({ endpoint: proxy.endpoint }));
+        const copy = await findCompletedCopy(store, 6, 1n, quiet);
+        const before = proxy.requests.length;
+        const sizes = await Promise.all(segmentFiles.map(({ name }) => store.fileSize(copy, 'segments', name)));
+        expect(sizes).toEqual(segmentFiles.map((_, i) => 1000 + i));
+        expect(proxy.requests.length - before).toBe(1);
+
+        await location.put('contents/6/1/0/segments/late.log', 'written after the listing');
+        expect(await store.fileSize(copy, 'segments', 'late.log')).toBe(25);
+        expect(proxy.requests.length - before).toBe(2);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it('retries server errors and resumes downloads that break mid-body, delivering the exact bytes', async () => {
       const location = await harness.newLocation();
       const work = await tempDir();

@@ -42,7 +42,10 @@ describe.each(openers)('a backup archive %s', (_how, compress, openArchive) => {
     const objects = await openArchive(await archiveOf(entries, compress));
     try {
       const listed: string[] = [];
-      for await (const key of objects.list('contents/')) listed.push(key);
+      for await (const { key, size } of objects.list('contents/')) {
+        listed.push(key);
+        expect(size).toBe(entries[key]!.length);
+      }
       expect(listed).toEqual([longName, 'contents/2/1763683200000/0/segments/empty.log'].sort());
       for (const [key, bytes] of Object.entries(entries)) {
         expect((await buffer(await objects.read(key))).equals(bytes), key).toBe(true);
