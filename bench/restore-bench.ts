@@ -17,12 +17,17 @@
  *   6. peak RSS of the agent restoring a 1 GiB and a 4 GiB backup, and of `restore export` writing
  *      each into an archive (from the filesystem store and from zstd S3)
  *   7. start-up: `bin/restore --help`
+ *   8. planning, shaped        `restore --dry-run` (every request a restore makes before its first
+ *                              transfer) of the raw backup with 300 more snapshot files per
+ *                              partition, as large states hold hundreds of SST files, vs `rclone
+ *                              lsf -R --fast-list` of the same objects (rclone's listing before its
+ *                              first transfer), through the shaping proxy
  * Every run also reports CPU seconds (user + system) per GiB restored, for the agent and every
  * baseline, and the agent's peak RSS; the report ends with which targets are met.
  *
  * Options: --size=<GiB> (2) --repetitions=<n> (3)
- * --only=fs,s3,zstd,s3-shaped,large-file,memory,startup (all)
- * --latency-ms=<ms> (20) --connection-mibps=<MiB/s> (80): the shaping of sections 4 and 5
+ * --only=fs,s3,zstd,s3-shaped,large-file,memory,startup,plan (all)
+ * --latency-ms=<ms> (20) --connection-mibps=<MiB/s> (80): the shaping of sections 4, 5 and 8
  * --large-file-size=<GiB> (1): the size of section 5's large file
  * --memory-sizes=<GiB>,<GiB> (1,4): the small and the large backup of section 6
  * --workdir=<dir> ($TMPDIR/zeebe-restore-bench) --agent=<path to bin/restore> (this checkout's)
@@ -62,7 +67,7 @@ const BUCKET = 'bench';
 /** Issue 14: no restore may take more memory than this. */
 const PEAK_RSS_LIMIT_MIB = 200;
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-const sections = ['fs', 's3', 'zstd', 's3-shaped', 'large-file', 'memory', 'startup'] as const;
+const sections = ['fs', 's3', 'zstd', 's3-shaped', 'large-file', 'memory', 'startup', 'plan'] as const;
 type Section = (typeof sections)[number];
 
 // ---- options and tools --------------------------------------------------------------------
@@ -336,8 +341,13 @@ async function startS3rver(): Promise<S3Server> {
   return { endpoint, process: server, client };
 }
 
-/** A backup as uploaded: every file as it is, or (`zstd`) as a broker with compression on stores it. */
-type Variant = 'raw' | 'zstd';
+/**
+ * A backup as uploaded: every file as it is, or (`zstd`) as a broker with compression on stores it;
+ * `raw-many-files`: as `raw`, with PLANNING_EXTRA_FILES small snapshot files more per partition,
+ * for planning only (its checksum file does not cover them, so it cannot be restored).
+ */
+type Variant = 'raw' | 'zstd' | 'raw-many-files';
+const PLANNING_EXTRA_FILES = 300;
 
 function prefixOf(data: Dataset, variant: Variant): string {
   return `${variant}-${data.key}`;
@@ -371,6 +381,11 @@ async function uploadVariant(s3: S3Server, data: Dataset, variant: Variant): Pro
         new PutObjectCommand({ Bucket: BUCKET, Key: `${base}/${file.kind}/${file.name}`, Body: createReadStream(body), ContentLength: (await stat(body)).size }),
       );
       fileSets[file.kind][file.name] = compressed ? { compressionAlgorithm: 'zstd' } : {};
+    }
+    for (let i = 0; variant === 'raw-many-files' && i < PLANNING_EXTRA_FILES; i++) {
+      const name = `${String(900_000 + i)}.sst`;
+      await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${base}/snapshot/${name}`, Body: Buffer.alloc(4096, i) }));
+      fileSets.snapshot[name] = {};
     }
     const createdAt = Math.floor(Date.now() / 1000);
     const manifest = {
@@ -772,6 +787,24 @@ async function benchStartup(): Promise<void> {
   results.push({ name: 'bin/restore --help', metric: 'seconds', agent: runs, baselines: [], target: atMost(0.3) });
 }
 
+/** Section 8: what a restore does before its first transfer, from a store that answers after a latency. */
+async function benchPlanning(s3: S3Server, shapedEndpoint: string, data: Dataset): Promise<void> {
+  const prefix = await uploadVariant(s3, data, 'raw-many-files');
+  await rm(output(), { recursive: true, force: true });
+  const agentRuns: Run[] = [];
+  const listing = baseline('rclone lsf -R --fast-list');
+  for (let i = 0; i < Math.max(5, repetitions); i++) {
+    coldStart();
+    const env = { ...s3Env(shapedEndpoint, prefix), ZEEBE_BROKER_DATA_DIRECTORY: output() };
+    agentRuns.push((await timed(agent, ['--dry-run', `--backupId=${BACKUP_ID}`], { env })).run);
+    if (!tools.rclone) continue;
+    coldStart();
+    listing.runs.push((await timed('rclone', ['lsf', '-R', '--fast-list', `bench:${BUCKET}/${prefix}`], { env: rcloneEnv(shapedEndpoint) })).run);
+  }
+  const files = data.generated.reduce((sum, partition) => sum + filesOf(partition).length + PLANNING_EXTRA_FILES, 0);
+  results.push({ name: `planning, shaped, ${files} files: restore --dry-run`, metric: 'seconds', agent: agentRuns, baselines: [listing] });
+}
+
 // ---- report ---------------------------------------------------------------------------------
 
 interface Verdict {
@@ -888,9 +921,9 @@ async function main(): Promise<void> {
   }
   if (!existsSync(join(projectRoot, 'dist/cli/entry.js'))) throw new Error('Run `npm run build` first (npm run bench does).');
   await mkdir(workdir, { recursive: true });
-  const shaped = only.has('s3-shaped') || only.has('large-file');
+  const shaped = only.has('s3-shaped') || only.has('large-file') || only.has('plan');
   const needsS3 = shaped || only.has('s3') || only.has('zstd') || only.has('memory');
-  const data = ['fs', 's3', 'zstd', 's3-shaped'].some((section) => only.has(section as Section)) ? await dataset(sizeGiB) : undefined;
+  const data = ['fs', 's3', 'zstd', 's3-shaped', 'plan'].some((section) => only.has(section as Section)) ? await dataset(sizeGiB) : undefined;
   const largeFileData = only.has('large-file') ? await largeFileDataset(largeFileGiB) : undefined;
   const s3 = needsS3 ? await startS3rver() : undefined;
   const proxy = shaped ? await startShapingProxy(s3!.endpoint, { latencyMs: shape.latencyMs, bytesPerSecond: shape.connectionMiBps * MiB }) : undefined;
@@ -902,6 +935,7 @@ async function main(): Promise<void> {
     if (only.has('s3-shaped')) await benchShapedS3(s3!, proxy!.endpoint, data!);
     if (only.has('large-file')) await benchLargeFile(s3!, proxy!.endpoint, largeFileData!);
     if (only.has('memory')) await benchMemory(s3);
+    if (only.has('plan')) await benchPlanning(s3!, proxy!.endpoint, data!);
   } finally {
     await proxy?.close();
     s3?.process.kill();
