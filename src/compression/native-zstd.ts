@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { DCtx } from 'zstd-napi/binding.js';
+import { requireCommonJs } from '../util/common-js.js';
 import { ZstdFrameChecker } from './zstd-frames.js';
 
 /*
@@ -18,7 +18,7 @@ let loaded: { binding: Binding } | { unavailable: string } | undefined;
 export function nativeZstd(): { binding: Binding } | { unavailable: string } {
   if (!loaded) {
     try {
-      loaded = { binding: createRequire(import.meta.url)('zstd-napi/binding') as Binding };
+      loaded = { binding: requireCommonJs('zstd-napi/binding') as Binding };
     } catch (error) {
       loaded = { unavailable: error instanceof Error ? error.message.split('\n')[0]! : String(error) };
     }

@@ -1,8 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
 import { UsageError } from '../errors.js';
 import { canonicalSegments, environmentSegments, relaxedForm } from './keys.js';
+import { requireCommonJs } from '../util/common-js.js';
+
+const { LineCounter, parseAllDocuments } = requireCommonJs('yaml') as typeof import('yaml');
 
 /** A scalar, or a list of scalars (YAML sequence or, after parsing, a comma-separated string). */
 export type RawValue = string | string[];

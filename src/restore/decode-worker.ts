@@ -1,6 +1,6 @@
 import { close, fdatasync, openSync, write, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../util/crc32c.js';
 import { type DecodedOutput, NativeZstdDecoder, nativeZstd } from '../compression/native-zstd.js';
 import type { WorkerReply, WorkerRequest } from './decode-protocol.js';
 

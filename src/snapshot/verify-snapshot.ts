@@ -1,6 +1,6 @@
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../util/crc32c.js';
 import { BackupInvalidError, asLocalStorageError } from '../errors.js';
 import { readChecksumFile } from './checksum-file.js';
 

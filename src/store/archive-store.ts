@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../util/crc32c.js';
 import { Header, type HeaderData, Pax } from 'tar';
 import { errnoCode, StoreUnavailableError } from '../errors.js';
 import { formatCrc32c } from '../util/crc32c-meter.js';

@@ -4,12 +4,14 @@ import { copyFile, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ensureDir } from 'fs-extra';
 import { fsyncDirectory } from '../util/fsync.js';
 import { BackupInvalidError, errnoCode, RestoreError, StoreUnavailableError } from '../errors.js';
 import type { BackupStore } from './backup-store.js';
 import type { ListedObject, ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
 import { ZeebeLayoutStore } from './zeebe-layout-store.js';
+import { requireCommonJs } from '../util/common-js.js';
+
+const { ensureDir } = requireCommonJs('fs-extra') as typeof import('fs-extra');
 
 /** Zeebe's FILESYSTEM store: a directory, usually a shared mount, in the v2 layout. */
 export class FilesystemStore extends ZeebeLayoutStore {

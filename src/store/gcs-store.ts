@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Bucket, type File, Storage, type StorageOptions } from '@google-cloud/storage';
-import { PassThroughClient } from 'google-auth-library';
 import type { GcsStoreConfig } from '../config/restore-config.js';
 import { errnoCode, type RestoreError, StoreUnavailableError } from '../errors.js';
 import type { ListedObject, ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
@@ -10,6 +9,9 @@ import { resumableDownload } from './resumable-download.js';
 import { callStore, networkErrorCodes, rangeIgnored, type StoreErrorExplanation, storeError } from './store-errors.js';
 import { ZeebeLayoutStore } from './zeebe-layout-store.js';
 import { readUpTo } from '../util/read-up-to.js';
+import { requireCommonJs } from '../util/common-js.js';
+
+const { PassThroughClient } = requireCommonJs('google-auth-library') as typeof import('google-auth-library');
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not GCS. */
 const maxParallelTransfers = 16;

@@ -1,15 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  type GetObjectCommandInput,
-  type GetObjectCommandOutput,
-  HeadObjectCommand,
-  paginateListObjectsV2,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type { GetObjectCommandInput, GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../config/restore-config.js';
 import { errnoCode, StoreUnavailableError, UsageError } from '../errors.js';
 import type { ListedObject, ObjectReadOptions, WritableObjectBackend } from './object-backend.js';
@@ -18,6 +10,9 @@ import { callStore, networkErrorCodes, rangeIgnored, storeError, type StoreError
 import { batchRetryStrategy } from './s3-retry.js';
 import { type StoreConventions, ZeebeLayoutStore } from './zeebe-layout-store.js';
 import { readUpTo } from '../util/read-up-to.js';
+import { requireCommonJs } from '../util/common-js.js';
+
+const sdk = requireCommonJs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 /** Beyond this many parallel downloads one host's disk and network are the limit, not S3. */
 const maxParallelTransfers = 16;
@@ -73,7 +68,7 @@ export class S3Objects implements WritableObjectBackend {
 
   async *list(prefix: string): AsyncIterable<ListedObject> {
     const fullPrefix = this.base + prefix;
-    const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: fullPrefix });
+    const pages = sdk.paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: fullPrefix });
     for (;;) {
       const page = await this.call('list', fullPrefix, () => pages.next());
       if (page.done) return;
@@ -133,7 +128,7 @@ export class S3Objects implements WritableObjectBackend {
   async size(relativeKey: string): Promise<number | undefined> {
     const key = this.base + relativeKey;
     const head = await this.call('inspect', key, () =>
-      this.client.send(new HeadObjectCommand({ ...this.object(key), ...this.encryption })),
+      this.client.send(new sdk.HeadObjectCommand({ ...this.object(key), ...this.encryption })),
     );
     return head.ContentLength;
   }
@@ -149,7 +144,7 @@ export class S3Objects implements WritableObjectBackend {
     if (size === undefined) throw new Error(`The size of ${key} must be known to upload it to S3.`);
     await this.call('upload', key, () =>
       this.client.send(
-        new PutObjectCommand({ ...this.object(key), Body: body, ContentLength: size, ...this.encryption }),
+        new sdk.PutObjectCommand({ ...this.object(key), Body: body, ContentLength: size, ...this.encryption }),
         signal ? { abortSignal: signal } : {},
       ),
     );
@@ -162,7 +157,7 @@ export class S3Objects implements WritableObjectBackend {
   private get(key: string, range: Pick<GetObjectCommandInput, 'Range' | 'IfMatch'>, signal?: AbortSignal) {
     return this.call('download', key, () =>
       this.client.send(
-        new GetObjectCommand({ ...this.object(key), ...range, ...this.encryption }),
+        new sdk.GetObjectCommand({ ...this.object(key), ...range, ...this.encryption }),
         signal ? { abortSignal: signal } : {},
       ),
     );
@@ -189,7 +184,7 @@ function createClient(config: S3StoreConfig): S3Client {
     );
   }
   const agentOptions = { keepAlive: true, maxSockets: config.maxConcurrentConnections };
-  return new S3Client({
+  return new sdk.S3Client({
     // An endpoint means MinIO or another S3-compatible server, which ignores the region but the
     // signer needs one; without an endpoint the SDK's chain (AWS_REGION, profile) decides.
     ...(config.region || config.endpoint ? { region: config.region ?? 'us-east-1' } : {}),

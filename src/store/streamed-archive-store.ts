@@ -5,13 +5,15 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createZstdDecompress } from 'node:zlib';
-import { ensureDir, remove } from 'fs-extra';
 import { Parser, type ReadEntry } from 'tar';
 import { asLocalStorageError, RestoreError, StoreUnavailableError, UsageError } from '../errors.js';
 import { Crc32cMeter, formatCrc32c } from '../util/crc32c-meter.js';
 import { archiveIndexName, ArchiveObjects, checkedIndex, checkEntryName, corruptArchive, maxArchiveIndexBytes } from './archive-index.js';
 import type { ObjectReadOptions } from './object-backend.js';
 import { ZeebeLayoutStore } from './zeebe-layout-store.js';
+import { requireCommonJs } from '../util/common-js.js';
+
+const { ensureDir, remove } = requireCommonJs('fs-extra') as typeof import('fs-extra');
 
 export interface StreamedArchiveOptions {
   /** The partitions whose files are kept, for a restore or verify of them; none for plan, list and describe. */

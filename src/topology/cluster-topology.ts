@@ -1,8 +1,11 @@
-import { crc32c } from '@node-rs/crc32';
-import protobuf from 'protobufjs';
+import { crc32c } from '../util/crc32c.js';
+import type * as Protobuf from 'protobufjs';
 import { partitionsOwnedBy } from '../cluster/partition-layout.js';
 import type { RestoreConfig } from '../config/restore-config.js';
 import { readFileSync } from 'node:fs';
+import { requireCommonJs } from '../util/common-js.js';
+
+const protobuf = requireCommonJs('protobufjs') as typeof Protobuf;
 
 /**
  * `<data>/.topology.meta`, which Zeebe 8.8+'s restore writes on node 0 (`RestoreManager.
@@ -24,10 +27,10 @@ const instantMinSeconds = '-31557014167219200';
 /** `ClusterChangePlan.init(1L, …)` in the restore: id 1, version 1. */
 const restoreChangeId = 1;
 
-let root: protobuf.Root | undefined;
+let root: Protobuf.Root | undefined;
 
 /** The parsed topology.proto; `google/protobuf/timestamp.proto` comes with protobufjs. */
-export function topologyTypes(): protobuf.Root {
+export function topologyTypes(): Protobuf.Root {
   if (!root) {
     // Next to this module in src/ and, copied by the build, in dist/.
     const topologyProto = readFileSync(new URL('./topology.proto', import.meta.url), 'utf8');
@@ -39,7 +42,7 @@ export function topologyTypes(): protobuf.Root {
   return root;
 }
 
-export function clusterTopologyType(): protobuf.Type {
+export function clusterTopologyType(): Protobuf.Type {
   return topologyTypes().lookupType('topology_protocol.ClusterTopology');
 }
 

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 
 /** Passes bytes through unchanged, counting them and taking their CRC32C on the way. */
 export class Crc32cMeter extends Transform {

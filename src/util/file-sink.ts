@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 
 /**
  * Writes are issued in pieces of this size. Network bodies arrive in 16–64 KiB chunks; one write

@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { createZstdCompress } from 'node:zlib';
-import { pathExists, remove } from 'fs-extra';
 import { asLocalStorageError, ExitCode, RestoreError, UsageError } from '../../errors.js';
 import { selectBackup } from '../../portable/backup-selection.js';
 import { exportBackup } from '../../portable/export-backup.js';
@@ -16,6 +15,9 @@ import { agentVersion } from '../agent-version.js';
 import { parseBackupSelector } from '../backup-id.js';
 import { type CommandContext, resolveBackupId, withStore } from '../context.js';
 import { interruptibly } from '../interrupt.js';
+import { requireCommonJs } from '../../util/common-js.js';
+
+const { pathExists, remove } = requireCommonJs('fs-extra') as typeof import('fs-extra');
 
 export interface ExportOptions {
   /** A file, or `-` for standard output. */
