@@ -160,19 +160,21 @@ export async function* readSegmentFrames(segment: WrittenSegment): AsyncGenerato
 
 /**
  * readSegmentFrames in batches of the frames the read buffer holds; see readJournalFrameBatches.
- * `buffer` is the read buffer to use (and to grow, should a frame be larger).
+ * `buffer` is the read buffer to use (and to grow, should a frame be larger); `from`, the entry to
+ * start at, the segment's first by default.
  */
 export async function* readSegmentFrameBatches(
   segment: WrittenSegment,
-  buffer = Buffer.allocUnsafe(READ_CHUNK_SIZE),
+  buffer: Buffer = Buffer.allocUnsafe(READ_CHUNK_SIZE),
+  from: EntryLocation = { offset: DESCRIPTOR_LENGTH, index: segment.descriptor.index },
 ): AsyncGenerator<SegmentFrame[]> {
-  const { path, descriptor } = segment;
+  const { path } = segment;
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
     const window = new FileWindow(handle, (await handle.stat()).size, buffer);
-    let offset = DESCRIPTOR_LENGTH;
-    let expectedIndex = descriptor.index;
+    let offset = from.offset;
+    let expectedIndex = from.index;
     for (;;) {
       const batch: SegmentFrame[] = [];
       let frame: SegmentFrame | typeof END | undefined;
@@ -231,27 +233,15 @@ export interface SegmentTail {
  * but out of order fails the broker's journal (`InvalidIndex`), so it fails here too.
  */
 export async function findSegmentTail(segment: WrittenSegment, known: EntryLocation & { frameLength: number }): Promise<SegmentTail> {
-  const { path, descriptor } = segment;
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(path, 'r');
-    const fileSize = (await handle.stat()).size;
-    const buffer = Buffer.allocUnsafe(TAIL_READ_CHUNK_SIZE);
-    if (descriptor.lastPosition > known.offset) {
-      const jumped = await followEntries(new FileWindow(handle, fileSize, buffer), path, {
-        offset: descriptor.lastPosition,
-        index: descriptor.lastIndex,
-      });
-      if (jumped && jumped.tornFrameOffset === undefined) return jumped;
-    }
-    const next = { offset: known.offset + known.frameLength, index: known.index + 1n };
-    const last = { offset: known.offset, index: known.index };
-    return (await followEntries(new FileWindow(handle, fileSize, buffer), path, next, last)) ?? { lastEntry: last };
-  } catch (error) {
-    throw asLocalStorageError(error, 'read', path);
-  } finally {
-    await handle?.close();
+  const { descriptor } = segment;
+  const buffer = Buffer.allocUnsafe(TAIL_READ_CHUNK_SIZE);
+  if (descriptor.lastPosition > known.offset) {
+    const jumped = await followEntries(segment, buffer, { offset: descriptor.lastPosition, index: descriptor.lastIndex });
+    if (jumped && jumped.tornFrameOffset === undefined) return jumped;
   }
+  const next = { offset: known.offset + known.frameLength, index: known.index + 1n };
+  const last = { offset: known.offset, index: known.index };
+  return (await followEntries(segment, buffer, next, last)) ?? { lastEntry: last };
 }
 
 /** The tail is usually a few entries after the checkpoint; no need for the scan's 4 MiB buffer. */
@@ -262,24 +252,19 @@ const TAIL_READ_CHUNK_SIZE = 256 * 1024;
  * frame, after `lastEntry` if one is known to precede `start`. Undefined when no valid entry is
  * found; throws for an intact entry out of order after a valid one.
  */
-async function followEntries(window: FileWindow, path: string, start: EntryLocation, lastEntry?: EntryLocation): Promise<SegmentTail | undefined> {
-  let { offset, index } = start;
-  for (;;) {
-    if (offset >= window.fileSize) return lastEntry && { lastEntry };
-    let frame: SegmentFrame | typeof END | undefined;
-    try {
-      while ((frame = decodeFrameAt(window, path, offset, index)) === undefined) await window.load(offset, bytesNeededAt(window, offset));
-    } catch (error) {
-      if (!(error instanceof CorruptFrameError)) throw error;
-      if (lastEntry === undefined) return undefined;
-      if (error.outOfOrder) throw error;
-      return { lastEntry, tornFrameOffset: offset };
+async function followEntries(segment: WrittenSegment, buffer: Buffer, start: EntryLocation, lastEntry?: EntryLocation): Promise<SegmentTail | undefined> {
+  try {
+    for await (const batch of readSegmentFrameBatches(segment, buffer, start)) {
+      const { offset, index } = batch[batch.length - 1]!;
+      lastEntry = { offset, index };
     }
-    if (frame === END) return lastEntry && { lastEntry };
-    lastEntry = { offset, index };
-    offset += frame.frameLength;
-    index += 1n;
+  } catch (error) {
+    if (!(error instanceof CorruptFrameError)) throw error;
+    if (lastEntry === undefined) return undefined;
+    if (error.outOfOrder) throw error;
+    return { lastEntry, tornFrameOffset: error.at.offset };
   }
+  return lastEntry && { lastEntry };
 }
 
 /** What decodeFrameAt returns at the end-of-data marker. */

@@ -230,6 +230,22 @@ describe('truncateJournalAtCheckpoint', () => {
     for (const offset of [32501, secondLast.offset, last.offset]) expect(await byteAt(path, offset), `offset ${offset}`).toBe(0);
   });
 
+  it("fails on an intact entry out of order after the checkpoint, as the broker's journal would (InvalidIndex)", async () => {
+    const dir = await copyOfJournal();
+    const path = join(dir, segmentName(4));
+    const last = (await framesOf(written(await listJournalSegments(dir, partitionId), segmentName(4)))).at(-1)!;
+    // Not torn: a whole frame with a valid checksum whose index skips ahead.
+    const frame = (await readFile(path)).subarray(last.offset, last.offset + last.frameLength);
+    frame.writeBigUInt64LE(last.index + 5n, 21 + 8);
+    frame.writeBigInt64LE(BigInt(crc32c(frame.subarray(21))), 9);
+    await overwrite(path, last.offset, frame);
+    const before = await sha256(path);
+
+    const error = await rejection(truncateJournalAtCheckpoint(dir, partitionId, 14882n));
+    expect(error.message).toContain(`corrupt at byte offset ${last.offset} (entry index ${last.index}): the entry has index ${last.index + 5n}`);
+    expect(await sha256(path)).toBe(before);
+  });
+
   it('keeps the active segment when the checkpoint is its last entry', async () => {
     const dir = await copyOfJournal();
     const result = await truncateJournalAtCheckpoint(dir, partitionId, 15270n);
