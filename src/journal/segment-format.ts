@@ -147,8 +147,6 @@ export const END_OF_DATA = 0;
 export const FRAME_HEADER_LENGTH = 1 + SBE_HEADER_LENGTH + 8 + 4;
 
 const FrameOffset = { version: 0, checksum: 9, recordLength: 17 } as const;
-/** Where a frame header keeps the length of the record that follows it (an i32). */
-export const FRAME_RECORD_LENGTH_OFFSET = FrameOffset.recordLength;
 const FRAME_SBE_HEADER: SbeHeaderSpec = { offset: 1, blockLength: 12, templateId: 1 };
 
 const RecordOffset = { index: 8, asqn: 16, dataLength: 24 } as const;
@@ -212,7 +210,7 @@ export function frameChecksumProblem(buf: Buffer, frame: number, record: Buffer)
 }
 
 /** The checksum a frame header must carry for its record data. */
-export function recordChecksum(record: Buffer): bigint {
+function recordChecksum(record: Buffer): bigint {
   return BigInt(crc32c(record));
 }
 
