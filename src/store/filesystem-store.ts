@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { copyFile, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -45,21 +45,26 @@ export class FilesystemObjects implements WritableObjectBackend {
     const slash = prefix.lastIndexOf('/');
     const directory = prefix.slice(0, slash + 1);
     const namePrefix = prefix.slice(slash + 1);
-    for (const name of await this.entriesOf(this.locationOf(directory))) {
-      if (name.startsWith(namePrefix)) yield* this.walk(`${directory}${name}`);
+    for (const entry of await this.entriesOf(this.locationOf(directory))) {
+      if (entry.name.startsWith(namePrefix)) yield* this.walk(`${directory}${entry.name}`, entry);
     }
   }
 
-  private async *walk(key: string): AsyncIterable<ListedObject> {
+  /**
+   * Descends only into directories (and links, which may point to one): listing a snapshot of
+   * hundreds of files must not cost a failing readdir per file, a round trip each on a network mount.
+   */
+  private async *walk(key: string, entry: Dirent): AsyncIterable<ListedObject> {
     yield { key };
-    for (const name of await this.entriesOf(this.locationOf(key))) yield* this.walk(`${key}/${name}`);
+    if (!entry.isDirectory() && !entry.isSymbolicLink()) return;
+    for (const child of await this.entriesOf(this.locationOf(key))) yield* this.walk(`${key}/${child.name}`, child);
   }
 
   /** A directory's entries; a directory that does not exist, or a file, has none. */
-  private async entriesOf(directory: string): Promise<string[]> {
+  private async entriesOf(directory: string): Promise<Dirent[]> {
     return this.call(`list ${directory}`, async () => {
       try {
-        return await readdir(directory);
+        return await readdir(directory, { withFileTypes: true });
       } catch (error) {
         if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
         throw error;
