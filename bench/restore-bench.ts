@@ -213,6 +213,15 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/**
+ * How far a median can be trusted: half the range of the runs, relative to their median. On a
+ * noisy machine two identical runs differ by more than most changes; a verdict closer to its
+ * limit than the two sides' spreads together is marked as such (see judge).
+ */
+function spread(values: number[]): number {
+  return values.length < 2 ? 0 : (Math.max(...values) - Math.min(...values)) / 2 / median(values);
+}
+
 // ---- the backups --------------------------------------------------------------------------
 
 interface Dataset {
@@ -514,9 +523,20 @@ function valueOf(run: Run, metric: Comparison['metric']): number {
 }
 
 /** The median CPU seconds per GiB restored; NaN where runs lack CPU times (no GNU time). */
+function cpuPerGiBOfEach(runs: Run[]): number[] | undefined {
+  if (!runs.every((run) => run.cpuSeconds !== undefined && run.bytes)) return undefined;
+  return runs.map((run) => run.cpuSeconds! / (run.bytes! / GiB));
+}
+
 function cpuSecondsPerGiB(runs: Run[]): number {
-  if (!runs.every((run) => run.cpuSeconds !== undefined && run.bytes)) return Number.NaN;
-  return median(runs.map((run) => run.cpuSeconds! / (run.bytes! / GiB)));
+  const each = cpuPerGiBOfEach(runs);
+  return each ? median(each) : Number.NaN;
+}
+
+/** The spread of the runs' CPU seconds per GiB; 0 where CPU time was not measured. */
+function cpuSpread(runs: Run[]): number {
+  const each = cpuPerGiBOfEach(runs);
+  return each ? spread(each) : 0;
 }
 
 // ---- restores side by side ----------------------------------------------------------------
@@ -812,6 +832,8 @@ interface Verdict {
   measured: number;
   target: Target;
   met: boolean;
+  /** The runs' spread (both sides') when the measurement lies within it of the limit: met or missed by the machine as much as by the agent. */
+  withinSpread?: number;
 }
 
 function formatTarget(target: Target, unit = ''): string {
@@ -819,16 +841,20 @@ function formatTarget(target: Target, unit = ''): string {
   return `${target.bound} ${limit}${unit}`;
 }
 
-/** Holds `measured` to `target`, records the verdict, and returns the table's cell for it. */
-function judge(verdicts: Verdict[], what: string, measured: number, target: Target | undefined, unit = ''): string {
+/**
+ * Holds `measured` to `target`, records the verdict, and returns the table's cell for it.
+ * `uncertainty` is the measurement's relative spread (see spread).
+ */
+function judge(verdicts: Verdict[], what: string, measured: number, target: Target | undefined, unit = '', uncertainty = 0): string {
   if (!target) return '';
   if (Number.isNaN(measured)) return `${formatTarget(target, unit)} not measured`;
   const met = target.bound === '≤' ? measured <= target.limit : measured >= target.limit;
-  verdicts.push({ what, measured, target, met });
-  return `${formatTarget(target, unit)} ${met ? 'met' : 'MISSED'}`;
+  const close = Math.abs(measured / target.limit - 1) <= uncertainty;
+  verdicts.push({ what, measured, target, met, ...(close ? { withinSpread: uncertainty } : {}) });
+  return `${formatTarget(target, unit)} ${met ? 'met' : 'MISSED'}${close ? '*' : ''}`;
 }
 
-const TABLE_HEADER = ['measurement', 'median', 'agent ÷ this', 'target', 'CPU s/GiB', 'agent CPU ÷ this', 'agent peak RSS'];
+const TABLE_HEADER = ['measurement', 'median', 'spread', 'agent ÷ this', 'target', 'CPU s/GiB', 'agent CPU ÷ this', 'agent peak RSS'];
 
 function decimals(value: number, digits: number): string {
   return Number.isNaN(value) ? '-' : value.toFixed(digits);
@@ -838,7 +864,10 @@ function decimals(value: number, digits: number): string {
 function comparisonRows(result: Comparison, verdicts: Verdict[]): string[][] {
   const unit = { seconds: ' s', 'MiB/s': ' MiB/s', 'peak RSS MiB': ' MiB' }[result.metric];
   const format = (value: number) => `${decimals(value, result.metric === 'seconds' ? 2 : 0)}${unit}`;
-  const medianOf = (runs: Run[]) => median(runs.map((run) => valueOf(run, result.metric)));
+  const valuesOf = (runs: Run[]) => runs.map((run) => valueOf(run, result.metric));
+  const medianOf = (runs: Run[]) => median(valuesOf(runs));
+  const spreadOf = (runs: Run[]) => spread(valuesOf(runs));
+  const percent = (fraction: number) => `±${(fraction * 100).toFixed(0)} %`;
   const agentValue = medianOf(result.agent);
   const agentCpu = cpuSecondsPerGiB(result.agent);
   const peaks = result.agent.flatMap((run) => (run.peakRssMiB === undefined ? [] : [run.peakRssMiB]));
@@ -846,8 +875,9 @@ function comparisonRows(result: Comparison, verdicts: Verdict[]): string[][] {
     [
       result.name,
       format(agentValue),
+      percent(spreadOf(result.agent)),
       '',
-      judge(verdicts, `${result.name}: the agent's median`, agentValue, result.target, unit),
+      judge(verdicts, `${result.name}: the agent's median`, agentValue, result.target, unit, spreadOf(result.agent)),
       decimals(agentCpu, 2),
       '',
       peaks.length ? `${median(peaks).toFixed(0)} MiB (max ${Math.max(...peaks).toFixed(0)})` : '',
@@ -855,14 +885,25 @@ function comparisonRows(result: Comparison, verdicts: Verdict[]): string[][] {
   ];
   for (const base of result.baselines.filter((candidate) => candidate.runs.length)) {
     const ratio = agentValue / medianOf(base.runs);
-    const timeVerdict = judge(verdicts, `${result.name}: agent ÷ ${base.name}`, ratio, base.target);
+    const timeVerdict = judge(verdicts, `${result.name}: agent ÷ ${base.name}`, ratio, base.target, '', spreadOf(result.agent) + spreadOf(base.runs));
     const cpu = cpuSecondsPerGiB(base.runs);
-    const cpuVerdict = judge(verdicts, `${result.name}: agent CPU per GiB ÷ ${base.name}'s`, agentCpu / cpu, base.cpuTarget);
-    rows.push([`  vs ${base.name}`, format(medianOf(base.runs)), decimals(ratio, 2), timeVerdict, decimals(cpu, 2), `${decimals(agentCpu / cpu, 2)}${cpuVerdict && `  ${cpuVerdict}`}`, '']);
+    const cpuUncertainty = cpuSpread(result.agent) + cpuSpread(base.runs);
+    const cpuVerdict = judge(verdicts, `${result.name}: agent CPU per GiB ÷ ${base.name}'s`, agentCpu / cpu, base.cpuTarget, '', cpuUncertainty);
+    rows.push([
+      `  vs ${base.name}`,
+      format(medianOf(base.runs)),
+      percent(spreadOf(base.runs)),
+      decimals(ratio, 2),
+      timeVerdict,
+      decimals(cpu, 2),
+      `${decimals(agentCpu / cpu, 2)}${cpuVerdict && `  ${cpuVerdict}`}`,
+      '',
+    ]);
     if (!base.synced.length) continue;
     const syncedRatio = agentValue / medianOf(base.synced);
-    const syncedVerdict = judge(verdicts, `${result.name}: agent ÷ (${base.name}, then sync)`, syncedRatio, base.syncedTarget);
-    rows.push([`  vs ${base.name}, then sync`, format(medianOf(base.synced)), decimals(syncedRatio, 2), syncedVerdict, '', '', '']);
+    const syncedUncertainty = spreadOf(result.agent) + spreadOf(base.synced);
+    const syncedVerdict = judge(verdicts, `${result.name}: agent ÷ (${base.name}, then sync)`, syncedRatio, base.syncedTarget, '', syncedUncertainty);
+    rows.push([`  vs ${base.name}, then sync`, format(medianOf(base.synced)), percent(spreadOf(base.synced)), decimals(syncedRatio, 2), syncedVerdict, '', '', '']);
   }
   return rows;
 }
@@ -880,7 +921,9 @@ function printConditions(datasets: Dataset[], shaping: string): void {
     `\n${backups}${repetitions} repetitions; ${dropCaches ? 'page cache dropped before every run' : 'WARM page cache (not permitted to drop it)'}; ` +
       `${cpus().length} CPUs, ${(totalmem() / GiB).toFixed(0)} GiB RAM.${shaping ? ` Shaped: ${shaping}.` : ''}\n` +
       'Ratios are agent ÷ baseline, of medians (for MiB/s higher is better, so those targets are ≥). CPU s/GiB: user + system CPU ' +
-      "seconds per GiB of the backup's files (per GiB decompressed, for decompression alone); a baseline of several steps adds them up.",
+      "seconds per GiB of the backup's files (per GiB decompressed, for decompression alone); a baseline of several steps adds them up. " +
+      'Spread: half the range of the runs behind a median, relative to it. A verdict marked * lies closer to its limit than the two ' +
+      "sides' spreads together: these runs cannot tell it from the limit.",
   );
   const [loadBefore] = loadAtStart;
   const [loadAfter] = loadavg();
@@ -896,7 +939,8 @@ function printVerdicts(verdicts: Verdict[]): void {
   const met = verdicts.filter((verdict) => verdict.met).length;
   console.log(`\nTargets (issue 14 and earlier): ${met} met, ${verdicts.length - met} missed`);
   for (const verdict of verdicts) {
-    console.log(`  ${verdict.met ? 'met   ' : 'MISSED'}  ${verdict.what}: ${verdict.measured.toFixed(2)}, target ${formatTarget(verdict.target)}`);
+    const close = verdict.withinSpread === undefined ? '' : ` (* within the runs' spread of ±${(verdict.withinSpread * 100).toFixed(0)} %)`;
+    console.log(`  ${verdict.met ? 'met   ' : 'MISSED'}  ${verdict.what}: ${verdict.measured.toFixed(2)}, target ${formatTarget(verdict.target)}${close}`);
   }
 }
 
