@@ -5,7 +5,7 @@ import {
   DESCRIPTOR_LENGTH,
   END_OF_DATA,
   FRAME_HEADER_LENGTH,
-  RECORD_DATA_OFFSET,
+  RECORD_HEADER_LENGTH,
   CorruptFrameError,
   corruptFrameError,
   frameChecksumProblem,
@@ -320,7 +320,7 @@ export function decodeFrameAt(window: FrameWindow, path: string, offset: number,
   if (problem) throw corruptAt(path, offset, expectedIndex, problem);
   const index = recordIndex(bytes, record);
   if (index !== expectedIndex) throw new CorruptFrameError({ fileName: path, offset, expectedIndex }, `the entry has index ${index}`, true);
-  return { offset, frameLength, index, asqn: recordAsqn(bytes, record), data: bytes.subarray(record + RECORD_DATA_OFFSET, record + recordLength) };
+  return { offset, frameLength, index, asqn: recordAsqn(bytes, record), data: bytes.subarray(record + RECORD_HEADER_LENGTH, record + recordLength) };
 }
 
 function corruptAt(fileName: string, offset: number, expectedIndex: bigint, reason: string): CorruptFrameError {

@@ -150,7 +150,8 @@ const FrameOffset = { version: 0, checksum: 9, recordLength: 17 } as const;
 const FRAME_SBE_HEADER: SbeHeaderSpec = { offset: 1, blockLength: 12, templateId: 1 };
 
 const RecordOffset = { index: 8, asqn: 16, dataLength: 24 } as const;
-const RECORD_HEADER_LENGTH = 28;
+/** A record's header; the entry's opaque data follows it. */
+export const RECORD_HEADER_LENGTH = 28;
 const RECORD_SBE_HEADER: SbeHeaderSpec = { offset: 0, blockLength: 16, templateId: 2 };
 
 /** Identifies a frame in error messages; the expected index still holds when the frame is garbage. */
@@ -248,9 +249,6 @@ export function recordAsqn(buf: Buffer, record: number): bigint {
  * one BigInt conversion, where readBig(U)Int64LE builds it from three BigInts.
  */
 const SAFE_HIGH_WORD = 2 ** 21;
-
-/** Where the entry's opaque data starts after the record's start. */
-export const RECORD_DATA_OFFSET = RECORD_HEADER_LENGTH;
 
 export interface JournalEntry extends RecordHeader {
   data: Uint8Array;
